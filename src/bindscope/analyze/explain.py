@@ -1,0 +1,252 @@
+"""`explain`: what binding to an address means on this machine (pure)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..addr import IPAddress, Scope, Target, hostport, scope_of, url
+from ..errors import BindscopeError
+from ..model import Reach, Snapshot
+from .netview import KIND_LABELS, Addr, NetView, accepts
+
+AUDIENCE_PHRASES = {
+    Reach.INTERNET: "the internet",
+    Reach.LAN: "your LAN",
+    Reach.VPN: "your VPN / tailnet",
+    Reach.HOST_ONLY: "containers and VMs on this host",
+    Reach.THIS_MACHINE: "this machine",
+}
+
+
+@dataclass(frozen=True)
+class Bind:
+    address: str
+    family: str
+    v6only: bool | None  # None for IPv4 sockets
+
+
+@dataclass(frozen=True)
+class Path:
+    interface: str
+    kind: str
+    address: str
+    family: str
+    scope: str
+    audience: str
+    connects: bool
+    why: str | None
+    url: str | None
+
+
+@dataclass
+class Explanation:
+    target: str
+    kind: str
+    port: int | None
+    resolved: list[str]
+    binds: list[Bind]
+    bindable: bool
+    cannot_bind: str | None
+    reach: str
+    summary: str
+    paths: list[Path]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.bindable else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": "explain", **asdict(self)}
+
+
+def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Explanation:
+    """What a server bound to `target` can be reached through, address by address."""
+    view = NetView(snap)
+    if target.kind == "port":
+        raise BindscopeError(f"explain needs an address, not only a port: try 'explain 0.0.0.0:{target.port}'")
+    dual_default = not view.v6only_default()
+    v6only_eff = (not dual_default) if v6only is None else v6only
+    notes: list[str] = []
+    warnings: list[str] = []
+    resolved: list[str] = []
+    if target.note:
+        notes.append(target.note)
+
+    if target.kind == "any":
+        binds = [(ipaddress.ip_address("0.0.0.0"), None), (ipaddress.ip_address("::"), None)]
+        v6only_eff = True  # '*' = one IPv4 and one IPv6 socket, as ss prints and waitress binds
+    elif target.kind == "name":
+        assert target.name is not None
+        binds, resolved = _resolve_name(view, target.name, notes, warnings)
+    else:
+        assert target.ip is not None
+        if target.zone and view.interface(target.zone) is None:
+            names = ", ".join(i.name for i in snap.interfaces) or "none"
+            raise BindscopeError(f"unknown interface {target.zone!r} in {target.raw!r} (this machine has: {names})")
+        binds = [(target.ip, target.zone)]
+
+    bind_objs = [Bind(str(ip) + (f"%{z}" if z else ""), "ipv4" if ip.version == 4 else "ipv6",
+                      None if ip.version == 4 else v6only_eff) for ip, z in binds]
+    cannot = _cannot_bind(view, *binds[0])
+
+    paths: list[Path] = []
+    for a in _addresses_for(view, binds):
+        why = None
+        if cannot:
+            why = "the server cannot bind this address"
+        else:
+            reasons = [accepts(ip, z, v6only_eff, a.ip, a.zone) for ip, z in binds]
+            why = None if any(r is None for r in reasons) else reasons[0]
+        paths.append(Path(a.iface.name, a.kind, a.text, a.family, str(a.scope), a.audience.label, why is None, why,
+                          url(a.ip, target.port, target.scheme or "http", a.zone) if target.port else None))
+
+    reach, summary = _summarise(view, paths)
+    if cannot:
+        reach, summary = Reach.NOBODY, f"nobody: {cannot}"
+    elif binds:
+        _notes_for_bind(view, binds, v6only_eff, dual_default, v6only, target, notes, warnings)
+    return Explanation(
+        target=target.raw, kind=target.kind, port=target.port, resolved=resolved, binds=bind_objs,
+        bindable=cannot is None, cannot_bind=cannot, reach=reach.label, summary=summary, paths=paths,
+        notes=notes, warnings=warnings,
+    )
+
+
+def _resolve_name(view: NetView, name: str, notes: list[str], warnings: list[str]) -> tuple[list, list[str]]:
+    if name not in view.snap.resolver:
+        raise BindscopeError(f"cannot resolve {name!r} in a recorded snapshot (it records: "
+                             f"{', '.join(view.snap.resolver) or 'no names'})")
+    answers = list(view.snap.resolver[name])
+    if not answers:
+        raise BindscopeError(f"{name!r} does not resolve on this machine")
+    parsed = [(ipaddress.ip_address(a.split("%")[0]), a.split("%")[1] if "%" in a else None) for a in answers]
+    v4 = [p for p in parsed if p[0].version == 4]
+    first = v4[0] if v4 else parsed[0]
+    notes.append(f"{name} resolves to {', '.join(answers)} (in this order)")
+    notes.append(
+        f"A server given the name {name!r} resolves it itself: a plain IPv4 socket (Flask/Werkzeug, Django, gunicorn, "
+        f"http.server) binds the first IPv4 answer, {hostport(*first[:1], None)}; a server that binds every answer "
+        f"(asyncio's create_server: uvicorn, aiohttp) listens on all of them."
+    )
+    others = [a for a, p in zip(answers, parsed, strict=True) if p != first]
+    if others:
+        order = "first" if parsed[0] != first else "also"
+        warnings.append(
+            f"{name} {'resolves ' + order + ' to' if order == 'first' else 'also resolves to'} {', '.join(others)}, "
+            f"which a server on {first[0]} does not listen on: a client that tries "
+            f"{others[0]} gets 'connection refused' unless it falls back (Node 17+ does not). "
+            f"Bind the address the client uses, or type {hostport(first[0], None)} instead of {name}."
+        )
+    return [first], answers
+
+
+def _cannot_bind(view: NetView, ip: IPAddress, zone: str | None) -> str | None:
+    env = view.env
+    if ip.version == 6 and env.ipv6_disabled:
+        return "IPv6 is disabled on this machine"
+    if ip.is_unspecified:
+        return None
+    if ip.is_multicast:
+        return f"{ip} is a multicast group: a TCP server cannot listen on it"
+    if ip.version == 6 and ip.is_link_local and not zone:
+        owners = [a.iface.name for a in view.addrs if a.ip == ip]
+        hint = f" (write {ip}%{owners[0]})" if owners else ""
+        return f"{ip} is link-local: binding it needs the interface as a zone{hint}"
+    mapped = ip.ipv4_mapped if ip.version == 6 else None
+    if view.is_local(mapped or ip, zone):
+        return None
+    nonlocal_ok = env.ipv4_nonlocal_bind if (mapped or ip).version == 4 else env.ipv6_nonlocal_bind
+    if nonlocal_ok:
+        return None
+    where = f" on {zone}" if zone else ""
+    return f"{ip} is not an address of this machine{where}: bind() fails with EADDRNOTAVAIL"
+
+
+def _addresses_for(view: NetView, binds: list) -> list[Addr]:
+    """Every address of this machine, plus a bound 127.x address that lo covers by prefix."""
+    addrs = list(view.addrs)
+    known = {a.ip for a in addrs}
+    for ip, _z in binds:
+        if ip.version == 4 and ip not in known and not ip.is_unspecified and scope_of(ip) == Scope.LOOPBACK:
+            for a in addrs:
+                if a.kind == "loopback" and a.ip.version == 4 and ip in a.ifaddr.network:
+                    addrs.insert(addrs.index(a) + 1, Addr(a.iface, a.kind, a.ifaddr, ip, None, a.scope, a.audience,
+                                                          a.default_route, a.hidden, a.hidden_why))
+                    break
+    return addrs
+
+
+def _summarise(view: NetView, paths: list[Path]) -> tuple[Reach, str]:
+    groups: dict[Reach, list[Path]] = {}
+    for p in paths:
+        if p.connects:
+            groups.setdefault(Reach.from_label(p.audience), []).append(p)
+    if not groups:
+        return Reach.NOBODY, "nobody: no address of this machine leads to it"
+    reach = max(groups)
+    if reach == Reach.THIS_MACHINE:
+        addrs = ", ".join(p.address for p in groups[reach])
+        return reach, f"only this machine (through {addrs})"
+    parts = []
+    for level in sorted(groups, reverse=True):
+        items = groups[level]
+        if level == Reach.THIS_MACHINE:
+            parts.append("this machine")
+            continue
+        by_iface: dict[str, list[str]] = {}
+        for p in items:
+            by_iface.setdefault(p.interface, []).append(p.address)
+        phrase = AUDIENCE_PHRASES[level]
+        if level == Reach.HOST_ONLY and view.env.wsl == "wsl2":
+            phrase = "the Windows host (WSL2 NAT: not the LAN)"
+        vias = "; ".join(f"{name} {', '.join(addrs)}" for name, addrs in by_iface.items())
+        parts.append(f"{phrase} via {vias}")
+    return reach, " + ".join(parts)
+
+
+def _notes_for_bind(view: NetView, binds: list, v6only_eff: bool, dual_default: bool, v6only_opt: bool | None,
+                    target: Target, notes: list[str], warnings: list[str]) -> None:
+    ip, _zone = binds[0]
+    env = view.env
+    if target.kind == "any":
+        notes.append("'*' binds one IPv4 socket (0.0.0.0) and one IPv6 socket (:: with IPV6_V6ONLY=1): every address "
+                     "of both families.")
+    elif ip.version == 6 and ip.is_unspecified:
+        if v6only_opt is None:
+            where = ("net.ipv6.bindv6only=0" if env.bindv6only == 0 else
+                     "net.ipv6.bindv6only=1" if env.bindv6only == 1 else f"the {env.platform} default")
+            state = "dual-stack" if dual_default else "IPv6-only"
+            notes.append(f"'::' is {state} here ({where}): it takes "
+                         f"{'IPv4 clients too, as ::ffff:a.b.c.d' if dual_default else 'IPv6 clients only'}, "
+                         f"unless the server sets IPV6_V6ONLY={'1' if dual_default else '0'} itself.")
+        notes.append("Servers differ: http.server sets IPV6_V6ONLY=0 (dual-stack); asyncio servers (uvicorn, aiohttp) "
+                     "that also bind 0.0.0.0 set it to 1; Windows sockets default to 1. ss shows a dual-stack socket "
+                     "as *:PORT and a v6-only one as [::]:PORT. Check the real socket: bindscope port PORT.")
+    elif ip.version == 4 and ip.is_unspecified:
+        if any(a.ip.version == 6 and not a.hidden and a.kind != "loopback" for a in view.addrs):
+            notes.append("0.0.0.0 is IPv4 only: clients that connect over IPv6 (including ::1) are refused. "
+                         "Bind '::' for both families (dual-stack on Linux).")
+    if ip.is_unspecified:
+        best = next((a for a in view.addrs if not a.hidden and a.kind != "loopback"
+                     and a.ip.version == (4 if ip.version == 4 or not v6only_eff else 6)), None)
+        port = target.port or "PORT"
+        there = f"; from another device: {hostport(best.ip, None)}:{port}" if best else ""
+        notes.append(f"{ip} is an address to bind, not to type: in a browser here use 127.0.0.1:{port}{there}.")
+        warnings.append("Every device that can route to this machine can connect. Never bind a debug server "
+                        "(Werkzeug debugger, flask --debug, runserver_plus) or a database this way.")
+    if env.container:
+        notes.append(f"This looks like a {env.container} container: other devices reach it only through a published "
+                     "port (docker run -p); binding 0.0.0.0 inside the container is right.")
+    if env.wsl == "wsl2" and env.wsl_networking == "nat":
+        notes.append("WSL2 with NAT networking: only Windows reaches this guest's addresses. For the LAN use "
+                     "mirrored networking (.wslconfig networkingMode=mirrored) or a netsh portproxy.")
+    for a in view.addrs:
+        if not a.hidden and a.kind in KIND_LABELS and a.kind != "loopback" and a.scope == Scope.PUBLIC and \
+                any(accepts(b, z, v6only_eff, a.ip, a.zone) is None for b, z in binds):
+            warnings.append(f"{a.text} on {a.iface.name} is a public address: the internet can reach this bind "
+                            "unless a firewall stops it.")
+            break

@@ -1,0 +1,117 @@
+"""The public API: collect (or load) a Snapshot, analyse it, return result objects.
+
+Every function takes an optional `snapshot`: a recorded machine (`load_snapshot(path)`)
+is analysed exactly like this one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from .addr import Target, parse_port, parse_target
+from .analyze.explain import Explanation
+from .analyze.explain import explain as _explain
+from .analyze.ports import PortReport, check_port, free_ports
+from .analyze.urls import UrlReport
+from .analyze.urls import lan_urls as _lan_urls
+from .errors import BindscopeError
+from .model import Snapshot
+
+
+def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True) -> Snapshot:
+    """This machine's facts now: interfaces, routes, listeners, environment, resolver."""
+    from .collect import snapshot as collect
+
+    return collect(resolve=resolve, listeners=listeners)
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """A Snapshot recorded with `bindscope snapshot` (or written by hand)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BindscopeError(f"cannot read snapshot {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise BindscopeError(f"snapshot {str(path)!r} is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BindscopeError(f"snapshot {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return Snapshot.from_dict(data)
+
+
+def _target(target: str | Target) -> Target:
+    return target if isinstance(target, Target) else parse_target(target)
+
+
+def _port(port: int | str) -> int:
+    if isinstance(port, bool):
+        raise BindscopeError("port must be a number")
+    if isinstance(port, int):
+        return parse_port(str(port))
+    tgt = parse_target(port)
+    if tgt.port is None:
+        raise BindscopeError(f"{port!r} has no port number")
+    return tgt.port
+
+
+def explain(target: str | Target, *, snapshot: Snapshot | None = None, v6only: bool | None = None) -> Explanation:
+    """What binding to `target` (`0.0.0.0`, `::`, `localhost:5000`, ...) means on this machine."""
+    tgt = _target(target)
+    if snapshot is None:
+        from .collect import snapshot as collect
+
+        snapshot = collect(resolve=[tgt.name] if tgt.name else (), listeners=False)
+    return _explain(snapshot, tgt, v6only=v6only)
+
+
+def lan_urls(port: int | str, *, snapshot: Snapshot | None = None, scheme: str = "http",
+             show_all: bool = False) -> UrlReport:
+    """The URLs that reach the server on `port`: Local and Network, best first."""
+    number = _port(port)
+    return _lan_urls(snapshot or _live(("tcp",)), number, scheme=scheme, show_all=show_all)
+
+
+def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: str = "tcp") -> PortReport:
+    """Is `port` free on every address and family that matters, and who holds it."""
+    number = _port(port)
+    return check_port(snapshot or _live((proto,)), number, proto)
+
+
+def find_free_port(near: int = 8000, *, host: str | None = None, snapshot: Snapshot | None = None,
+                   proto: str = "tcp", tries: int = 200) -> int:
+    """A port free on every family and address (never one held on ::1 or 127.0.0.1 only).
+
+    On the live machine each candidate is also confirmed by a real bind() on `host`, or
+    on both 0.0.0.0 and :: when no host is given."""
+    near = parse_port(str(near), what="--near port")
+    live = snapshot is None
+    snap = snapshot or _live((proto,), resolve=[host] if host else ())
+    binds: list[tuple[str, bool | None]] = [("0.0.0.0", None), ("::", True)]
+    if host is not None:
+        tgt = parse_target(host)
+        if tgt.kind not in ("ip", "name", "any") or tgt.port is not None:
+            raise BindscopeError(f"--host takes an address or host name, not {host!r}")
+        if tgt.kind != "any":
+            result = _explain(snap, tgt)
+            if not result.bindable:
+                raise BindscopeError(f"--host {host}: {result.cannot_bind}")
+            binds = [(b.address, b.v6only) for b in result.binds]
+    if snap.environment.ipv6_disabled:
+        binds = [b for b in binds if ":" not in b[0]]
+    from .collect.bindprobe import can_bind
+
+    for count, port in enumerate(free_ports(snap, near, proto)):
+        if count >= tries:
+            break
+        if not live or all(can_bind(addr, port, proto, v6) for addr, v6 in binds):
+            return port
+    raise BindscopeError(f"no free {proto} port found from {near} in {tries} tries")
+
+
+def _live(protos: tuple[str, ...], resolve: Iterable[str] = ()) -> Snapshot:
+    from .collect import snapshot as collect
+
+    return collect(protos=protos, resolve=resolve)

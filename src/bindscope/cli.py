@@ -1,0 +1,170 @@
+"""Command line: parse arguments, call the public API, render. No logic of its own.
+
+Exit codes: 0 fine, 1 a problem was found, 2 usage or input error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+
+PROG = "bindscope"
+DEFAULT_ARGS = ["explain", "0.0.0.0"]  # until `ls` exists
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Who can reach my server, why can't my phone connect, and what do I change?")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def common(sp: argparse.ArgumentParser, *, snapshot: bool = True) -> argparse.ArgumentParser:
+        sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/JSON.md)")
+        if snapshot:
+            sp.add_argument("--from", dest="from_file", metavar="FILE",
+                            help="analyse a snapshot recorded with 'bindscope snapshot' instead of this machine")
+        return sp
+
+    sp = common(sub.add_parser("explain", help="what binding to an address means on this machine",
+                               description="What binding to ADDR means on this machine: which of its addresses "
+                                           "lead to the server, and who can use them."))
+    sp.add_argument("target", metavar="ADDR[:PORT]", help="0.0.0.0, ::, 127.0.0.1, localhost:5000, [::1]:8000, a URL")
+    sp.add_argument("--v6only", choices=("yes", "no"), help="for '::': assume the server sets IPV6_V6ONLY to this "
+                                                            "(default: this machine's default)")
+
+    sp = common(sub.add_parser("urls", help="the URLs to type for a server on PORT (Local and Network, QR code)"))
+    sp.add_argument("port", metavar="PORT")
+    sp.add_argument("--qr", action="store_true", help="print a QR code of the best Network URL")
+    sp.add_argument("--all", action="store_true", help="also list hidden addresses (link-local, veth, down)")
+    sp.add_argument("--https", action="store_true", help="write https:// URLs")
+
+    sp = common(sub.add_parser("port", help="is PORT free on every address and family; who holds it"))
+    sp.add_argument("port", metavar="PORT")
+    sp.add_argument("--udp", action="store_true", help="check UDP instead of TCP")
+
+    sp = common(sub.add_parser("free", help="print one free port number (for scripts)"))
+    sp.add_argument("--near", default="8000", metavar="N", help="start looking at N (default 8000)")
+    sp.add_argument("--host", metavar="H", help="the port must also be bindable on H (an address of this machine)")
+    sp.add_argument("--udp", action="store_true", help="a free UDP port instead of TCP")
+
+    sp = common(sub.add_parser("snapshot", help="write this machine's facts as JSON (for --from)"), snapshot=False)
+    sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    sp.add_argument("--no-listeners", action="store_true", help="leave listening sockets out")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:
+        args_list = list(DEFAULT_ARGS)
+    parser = _parser()
+    try:
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.error("a command is needed")
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    except Exception as exc:
+        from .errors import BindscopeError
+
+        if isinstance(exc, BindscopeError):
+            sys.stderr.write(f"{PROG}: error: {exc}\n")
+            return 2
+        if os.environ.get("BINDSCOPE_DEBUG"):
+            raise
+        sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} (BINDSCOPE_DEBUG=1 shows the trace)\n")
+        return 3
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def _snapshot(args: argparse.Namespace) -> Any:
+    if getattr(args, "from_file", None):
+        from .api import load_snapshot
+
+        return load_snapshot(args.from_file)
+    return None
+
+
+def _emit(args: argparse.Namespace, result: Any, render: Any, **extra: Any) -> int:
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        from .render import text
+
+        render(result, text.console(), **extra)
+    return int(result.exit_code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import api
+    from .render import text
+
+    snap = _snapshot(args) if args.command != "snapshot" else None
+    if args.command == "explain":
+        v6only = None if args.v6only is None else args.v6only == "yes"
+        return _emit(args, api.explain(args.target, snapshot=snap, v6only=v6only), text.explain)
+    if args.command == "urls":
+        report = api.lan_urls(args.port, snapshot=snap, scheme="https" if args.https else "http", show_all=args.all)
+        qr = None
+        if args.qr and report.best:
+            from .render.qr import terminal_qr
+
+            qr = terminal_qr(report.best)
+        if args.json:
+            data = report.to_dict()
+            if args.qr:
+                data["qr"] = qr
+            print(json.dumps(data, indent=2))
+            return report.exit_code
+        text.urls(report, text.console(), qr=qr)
+        return report.exit_code
+    if args.command == "port":
+        return _emit(args, api.check_port_use(args.port, snapshot=snap, proto="udp" if args.udp else "tcp"),
+                     text.port)
+    if args.command == "free":
+        number = api.find_free_port(args.near, host=args.host, snapshot=snap, proto="udp" if args.udp else "tcp")
+        if args.json:
+            print(json.dumps({"command": "free", "port": number, "near": int(args.near), "host": args.host,
+                              "proto": "udp" if args.udp else "tcp"}))
+        else:
+            print(number)
+        return 0
+    if args.command == "snapshot":
+        data = json.dumps(api.snapshot(listeners=not args.no_listeners).to_dict(), indent=2) + "\n"
+        if args.output:
+            from pathlib import Path
+
+            try:
+                Path(args.output).write_text(data, encoding="utf-8")
+            except OSError as exc:
+                from .errors import BindscopeError
+
+                raise BindscopeError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
+        else:
+            sys.stdout.write(data)
+        return 0
+    raise AssertionError(args.command)

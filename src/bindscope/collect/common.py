@@ -1,0 +1,110 @@
+"""psutil-based pieces shared by the platform adapters."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+from ..model import IfAddr, Interface, Listener
+
+
+def psutil_interfaces(extra: dict[str, dict[str, Any]] | None = None,
+                      v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None) -> list[Interface]:
+    import psutil
+
+    addrs = psutil.net_if_addrs()
+    stats = psutil.net_if_stats()
+    out = []
+    for index, name in enumerate(sorted(addrs), start=1):
+        mac = None
+        items: list[IfAddr] = []
+        for a in addrs[name]:
+            if a.family == socket.AF_INET or a.family == socket.AF_INET6:
+                address = a.address
+                prefix = _prefixlen(a.netmask, a.family)
+                base = address.split("%", 1)[0]
+                items.append(IfAddr(address=base if a.family == socket.AF_INET else _zoned(base, name),
+                                    prefixlen=prefix, flags=(v6flags or {}).get((name, base), ())))
+            elif a.address and a.address.count(":") == 5 or (a.address and a.address.count("-") == 5):
+                mac = a.address.replace("-", ":").lower()
+        st = stats.get(name)
+        info = dict((extra or {}).get(name, {}))
+        out.append(
+            Interface(
+                name=name,
+                index=info.pop("index", None) or _index(name) or index,
+                up=bool(st.isup) if st else False,
+                mtu=st.mtu if st else None,
+                mac=mac,
+                addresses=tuple(items),
+                hw=info,
+            )
+        )
+    return out
+
+
+def _zoned(address: str, ifname: str) -> str:
+    ip = ipaddress.IPv6Address(address)
+    return f"{address}%{ifname}" if ip.is_link_local else address
+
+
+def _prefixlen(netmask: str | None, fam: int) -> int:
+    if not netmask:
+        return 32 if fam == socket.AF_INET else 128
+    try:
+        return ipaddress.ip_network(f"0.0.0.0/{netmask}" if fam == socket.AF_INET else f"::/{netmask}").prefixlen
+    except ValueError:
+        try:  # IPv6 masks are not accepted in the /mask form
+            return bin(int(ipaddress.IPv6Address(netmask))).count("1")
+        except ValueError:
+            return 32 if fam == socket.AF_INET else 128
+
+
+def _index(name: str) -> int | None:
+    try:
+        return socket.if_nametoindex(name)
+    except (OSError, AttributeError):
+        return None
+
+
+def process_info(pid: int) -> tuple[str | None, tuple[str, ...], str | None]:
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        with p.oneshot():
+            return p.name(), tuple(p.cmdline()), p.username()
+    except (psutil.Error, OSError):
+        return None, (), None
+
+
+def psutil_listeners(protos: tuple[str, ...]) -> tuple[list[Listener], int]:
+    import psutil
+
+    out: list[Listener] = []
+    unknown = 0
+    try:
+        conns = psutil.net_connections(kind="inet")
+    except (psutil.AccessDenied, PermissionError):
+        return [], 0
+    seen: set[tuple] = set()
+    for c in conns:
+        proto = "tcp" if c.type == socket.SOCK_STREAM else "udp"
+        if proto not in protos or not c.laddr:
+            continue
+        if proto == "tcp" and c.status != psutil.CONN_LISTEN:
+            continue
+        if proto == "udp" and c.raddr:
+            continue
+        key = (proto, c.laddr.ip, c.laddr.port, c.pid)
+        if key in seen:
+            continue
+        seen.add(key)
+        name, cmdline, user = process_info(c.pid) if c.pid else (None, (), None)
+        if not c.pid:
+            unknown += 1
+        out.append(Listener(proto=proto, address=c.laddr.ip, port=c.laddr.port,
+                            family="ipv4" if c.family == socket.AF_INET else "ipv6",
+                            pids=(c.pid,) if c.pid else (), process=name, cmdline=cmdline, user=user))
+    return out, unknown

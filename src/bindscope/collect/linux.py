@@ -1,0 +1,210 @@
+"""Linux adapter: interfaces (psutil + /sys + /proc/net/if_inet6), routes (/proc/net from
+the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, containers)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import platform
+import pwd
+import socket
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..model import Environment, Interface, Listener, Route
+from . import sockdiag
+from .common import psutil_interfaces
+
+PROC = "/proc"
+SYS = "/sys/class/net"
+
+# IFA_F_* flags of /proc/net/if_inet6
+_V6FLAGS = {0x01: "temporary", 0x02: "nodad", 0x04: "optimistic", 0x08: "dadfailed",
+            0x10: "homeaddress", 0x20: "deprecated", 0x40: "tentative", 0x80: "permanent"}
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _int(path: str) -> int | None:
+    text = _read(path)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+# -- environment ----------------------------------------------------------------------------
+def environment() -> Environment:
+    version = _read(f"{PROC}/version") or ""
+    release = platform.release()
+    wsl = None
+    if "microsoft" in (version + release).lower():
+        wsl = "wsl2" if ("wsl2" in (version + release).lower() or os.path.exists("/run/WSL")) else "wsl1"
+    ports = (_read(f"{PROC}/sys/net/ipv4/ip_local_port_range") or "").split()
+    v6_all = _int(f"{PROC}/sys/net/ipv6/conf/all/disable_ipv6")
+    return Environment(
+        platform="linux",
+        release=release,
+        hostname=socket.gethostname(),
+        wsl=wsl,
+        wsl_networking=_wsl_networking() if wsl == "wsl2" else None,
+        container=detect_container(),
+        bindv6only=_int(f"{PROC}/sys/net/ipv6/bindv6only"),
+        ipv4_nonlocal_bind=_int(f"{PROC}/sys/net/ipv4/ip_nonlocal_bind"),
+        ipv6_nonlocal_bind=_int(f"{PROC}/sys/net/ipv6/ip_nonlocal_bind"),
+        ipv6_disabled=(v6_all == 1) if v6_all is not None else (not os.path.exists(f"{PROC}/net/if_inet6")),
+        ephemeral_ports=(int(ports[0]), int(ports[1])) if len(ports) == 2 else None,
+        is_root=os.geteuid() == 0,
+    )
+
+
+def _wsl_networking() -> str:
+    # Mirrored networking mirrors the Windows adapters and adds "loopback0".
+    return "mirrored" if os.path.exists(f"{SYS}/loopback0") else "nat"
+
+
+def detect_container() -> str | None:
+    if os.path.exists("/.dockerenv"):
+        return "docker"
+    if os.path.exists("/run/.containerenv"):
+        return "podman"
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return "kubernetes"
+    cgroup = _read(f"{PROC}/1/cgroup") or ""
+    for marker, name in (("kubepods", "kubernetes"), ("docker", "docker"), ("libpod", "podman"), ("lxc", "lxc")):
+        if marker in cgroup:
+            return name
+    return None
+
+
+# -- interfaces -----------------------------------------------------------------------------
+def interfaces() -> list[Interface]:
+    names = _listdir(SYS)
+    extra = {name: sysfs_facts(name) for name in names}
+    return psutil_interfaces(extra, v6flags=dict(_if_inet6_flags()))
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def sysfs_facts(name: str, base: str = SYS) -> dict[str, Any]:
+    d = f"{base}/{name}"
+    facts: dict[str, Any] = {}
+    if (index := _int(f"{d}/ifindex")) is not None:
+        facts["index"] = index
+    if (arphrd := _int(f"{d}/type")) is not None:
+        facts["type"] = arphrd
+    for line in (_read(f"{d}/uevent") or "").splitlines():
+        if line.startswith("DEVTYPE="):
+            facts["devtype"] = line.split("=", 1)[1]
+    facts["physical"] = os.path.exists(f"{d}/device")
+    facts["wireless"] = os.path.exists(f"{d}/wireless") or os.path.exists(f"{d}/phy80211")
+    facts["bridge"] = os.path.exists(f"{d}/bridge")
+    facts["tun"] = os.path.exists(f"{d}/tun_flags")
+    driver = os.path.realpath(f"{d}/device/driver") if facts["physical"] else ""
+    if driver and os.path.basename(driver) != "driver":
+        facts["driver"] = os.path.basename(driver)
+    iflink = _int(f"{d}/iflink")
+    if iflink is not None and facts.get("index") is not None and iflink != facts["index"]:
+        facts["peer_index"] = iflink  # veth, vlan, macvlan: a link to another device
+    return facts
+
+
+def _if_inet6_flags() -> Iterator[tuple[tuple[str, str], tuple[str, ...]]]:
+    for line in (_read(f"{PROC}/net/if_inet6") or "").splitlines():
+        parts = line.split()
+        if len(parts) != 6:
+            continue
+        addr = str(ipaddress.IPv6Address(bytes.fromhex(parts[0])))
+        flags = int(parts[4], 16)
+        yield (parts[5], addr), tuple(name for bit, name in _V6FLAGS.items() if flags & bit)
+
+
+# -- routes ---------------------------------------------------------------------------------
+def routes() -> list[Route]:
+    v4 = (_read(f"{PROC}/net/route") or "").splitlines()[1:]
+    v6 = (_read(f"{PROC}/net/ipv6_route") or "").splitlines()
+    return [*parse_route_v4(v4), *parse_route_v6(v6)]
+
+
+def parse_route_v4(lines: Iterable[str]) -> Iterator[Route]:
+    """Rows of /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ..."""
+    for line in lines:
+        p = line.split()
+        if len(p) < 8 or not int(p[3], 16) & 0x1:  # RTF_UP
+            continue
+        dest = ipaddress.IPv4Address(int(p[1], 16).to_bytes(4, "little"))
+        mask = ipaddress.IPv4Address(int(p[7], 16).to_bytes(4, "little"))
+        gw = ipaddress.IPv4Address(int(p[2], 16).to_bytes(4, "little"))
+        net = ipaddress.IPv4Network(f"{dest}/{mask}", strict=False)
+        yield Route("ipv4", str(net), p[0], str(gw) if int(gw) else None, int(p[6]))
+
+
+def parse_route_v6(lines: Iterable[str]) -> Iterator[Route]:
+    """Rows of /proc/net/ipv6_route: dest plen src plen nexthop metric refcnt use flags dev."""
+    for line in lines:
+        p = line.split()
+        if len(p) < 10 or p[9] == "lo" or not int(p[8], 16) & 0x1:
+            continue
+        flags = int(p[8], 16)
+        if flags & 0x200 or flags & 0x80000000:  # RTF_REJECT (unreachable), RTF_LOCAL (own address)
+            continue
+        dest = ipaddress.IPv6Address(bytes.fromhex(p[0]))
+        gw = ipaddress.IPv6Address(bytes.fromhex(p[4]))
+        net = ipaddress.IPv6Network(f"{dest}/{int(p[1], 16)}", strict=False)
+        if net.is_multicast:
+            continue
+        yield Route("ipv6", str(net), p[9], str(gw) if int(gw) else None, int(p[5], 16))
+
+
+# -- listeners ------------------------------------------------------------------------------
+def listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[Listener], int]:
+    """Every listening socket in this network namespace, with owners where readable.
+    Returns (listeners, how many have no known owner)."""
+    try:
+        raw = sockdiag.listeners_netlink(protos)
+    except (sockdiag.NetlinkUnavailable, OSError):
+        raw = sockdiag.listeners_procfs(protos)
+    inodes = {r[5] for r in raw if r[5]}
+    owned, _complete = sockdiag.owners(inodes)
+    out: list[Listener] = []
+    unknown = 0
+    users: dict[int, str | None] = {}
+    for proto, addr, port, fam, v6only, inode, uid in raw:
+        pids = tuple(sorted(owned.get(inode, ())))
+        name, cmdline = _process(pids[0]) if pids else (None, ())
+        if not pids:
+            unknown += 1
+        if uid not in users:
+            users[uid] = _user(uid)
+        out.append(Listener(proto=proto, address=addr, port=port, family=fam, v6only=v6only, inode=inode,
+                            uid=uid, pids=pids, process=name, cmdline=cmdline, user=users[uid]))
+    out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
+    return out, unknown
+
+
+def _process(pid: int) -> tuple[str | None, tuple[str, ...]]:
+    name = _read(f"{PROC}/{pid}/comm")
+    try:
+        with open(f"{PROC}/{pid}/cmdline", "rb") as fh:
+            cmd = tuple(part.decode(errors="replace") for part in fh.read().split(b"\0") if part)
+    except OSError:
+        cmd = ()
+    return name, cmd
+
+
+def _user(uid: int) -> str | None:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return None

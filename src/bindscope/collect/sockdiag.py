@@ -1,0 +1,184 @@
+"""Listening sockets from the Linux kernel through netlink sock_diag, decoded with `struct`.
+
+One SOCK_DIAG_BY_FAMILY dump per (family, protocol), filtered in the kernel by state
+(LISTEN for TCP, CLOSE = bound and unconnected for UDP). The kernel attaches
+INET_DIAG_SKV6ONLY to every IPv6 socket in LISTEN/CLOSE state, which is how we know
+whether a `::` socket also takes IPv4. Owners come from a /proc/*/fd scan that stops as
+soon as every inode is matched. Falls back to /proc/net/{tcp,tcp6,udp,udp6}.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import struct
+from collections.abc import Iterable, Iterator
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST = 0x01
+NLM_F_DUMP = 0x300
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+INET_DIAG_SKV6ONLY = 11
+TCP_LISTEN = 10
+TCP_CLOSE = 7
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_REQ = struct.Struct("=BBBxI48s")  # inet_diag_req_v2 (sockid left zero)
+# inet_diag_msg: family, state, timer, retrans, sport(be), dport(be), src[16], dst[16],
+# if, cookie[2], expires, rqueue, wqueue, uid, inode
+_MSG = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
+_RTA = struct.Struct("=HH")
+
+RawListener = tuple[str, str, int, str, bool | None, int, int]  # proto, addr, port, family, v6only, inode, uid
+
+
+class NetlinkUnavailable(OSError):
+    pass
+
+
+def listeners_netlink(protos: Iterable[str] = ("tcp", "udp")) -> list[RawListener]:
+    out: list[RawListener] = []
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    except (OSError, AttributeError) as exc:
+        raise NetlinkUnavailable(str(exc)) from exc
+    with sock:
+        sock.bind((0, 0))
+        seq = 0
+        for proto in protos:
+            ipproto, state = (socket.IPPROTO_TCP, TCP_LISTEN) if proto == "tcp" else (socket.IPPROTO_UDP, TCP_CLOSE)
+            for fam in (socket.AF_INET, socket.AF_INET6):
+                seq += 1
+                req = _REQ.pack(fam, ipproto, 0, 1 << state, b"\0" * 48)
+                hdr = _NLMSGHDR.pack(_NLMSGHDR.size + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+                sock.sendall(hdr + req)
+                out.extend(_read_dump(sock, proto, seq))
+    return out
+
+
+def _read_dump(sock: socket.socket, proto: str, seq: int) -> Iterator[RawListener]:
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            return
+        offset = 0
+        while offset + _NLMSGHDR.size <= len(data):
+            length, mtype, _flags, mseq, _pid = _NLMSGHDR.unpack_from(data, offset)
+            if length < _NLMSGHDR.size:
+                return
+            if mseq != seq:
+                offset += (length + 3) & ~3
+                continue
+            if mtype == NLMSG_DONE:
+                return
+            if mtype == NLMSG_ERROR:
+                (errno_neg,) = struct.unpack_from("=i", data, offset + _NLMSGHDR.size)
+                if errno_neg:
+                    raise NetlinkUnavailable(os.strerror(-errno_neg))
+                return
+            item = parse_diag_msg(data[offset + _NLMSGHDR.size : offset + length], proto)
+            if item is not None:
+                yield item
+            offset += (length + 3) & ~3
+
+
+def parse_diag_msg(body: bytes, proto: str) -> RawListener | None:
+    """Decode one inet_diag_msg and its attributes (pure; unit-tested on raw bytes)."""
+    if len(body) < _MSG.size:
+        return None
+    fam, _state, _t, _r, sport, _dport, src, _dst, ifindex, _cookie, _e, _rq, _wq, uid, inode = _MSG.unpack_from(body)
+    port = int.from_bytes(sport, "big")
+    v6only: bool | None = None
+    off = _MSG.size
+    while off + _RTA.size <= len(body):
+        rlen, rtype = _RTA.unpack_from(body, off)
+        if rlen < _RTA.size:
+            break
+        if rtype == INET_DIAG_SKV6ONLY and rlen >= _RTA.size + 1:
+            v6only = bool(body[off + _RTA.size])
+        off += (rlen + 3) & ~3
+    if fam == socket.AF_INET:
+        addr = str(ipaddress.IPv4Address(src[:4]))
+        family = "ipv4"
+    else:
+        ip6 = ipaddress.IPv6Address(src)
+        addr = str(ip6)
+        if ip6.is_link_local and ifindex:
+            addr = f"{addr}%{_ifname(ifindex)}"
+        family = "ipv6"
+    return (proto, addr, port, family, v6only, inode, uid)
+
+
+def _ifname(index: int) -> str:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return str(index)
+
+
+# -- /proc/net fallback ---------------------------------------------------------------------
+def listeners_procfs(protos: Iterable[str] = ("tcp", "udp"), root: str = "/proc") -> list[RawListener]:
+    out: list[RawListener] = []
+    for proto in protos:
+        want = "0A" if proto == "tcp" else "07"
+        for suffix, family in (("", "ipv4"), ("6", "ipv6")):
+            try:
+                with open(f"{root}/net/{proto}{suffix}") as fh:
+                    lines = fh.read().splitlines()[1:]
+            except OSError:
+                continue
+            out.extend(parse_proc_net(lines, proto, family, want))
+    return out
+
+
+def parse_proc_net(lines: Iterable[str], proto: str, family: str, want_state: str) -> Iterator[RawListener]:
+    """Rows of /proc/net/tcp{,6}: `sl local rem st ... uid timeout inode` (pure)."""
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 10 or parts[3] != want_state:
+            continue
+        hexaddr, hexport = parts[1].split(":")
+        raw = bytes.fromhex(hexaddr)
+        # each 32-bit word is in host (little-endian) order
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+        addr = str(ipaddress.ip_address(raw))
+        yield (proto, addr, int(hexport, 16), family, None, int(parts[9]), int(parts[7]))
+
+
+# -- owners ---------------------------------------------------------------------------------
+def owners(inodes: set[int], proc: str = "/proc") -> tuple[dict[int, list[int]], bool]:
+    """Map socket inode -> pids by scanning every /proc/*/fd.
+
+    Returns (mapping, complete): complete is False when some fd directories were unreadable
+    (not root). A socket shared by several processes (pre-fork servers) keeps all its pids.
+    """
+    found: dict[int, list[int]] = {}
+    complete = True
+    if not inodes:
+        return found, True
+    try:
+        pids = [int(p) for p in os.listdir(proc) if p.isdigit()]
+    except OSError:
+        return found, False
+    for pid in pids:
+        fd_dir = f"{proc}/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            complete = False
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inode = int(link[8:-1])
+                if inode in inodes:
+                    owners_of = found.setdefault(inode, [])
+                    if pid not in owners_of:
+                        owners_of.append(pid)
+    return found, complete

@@ -1,0 +1,8 @@
+"""The tool's own error type: a one-line message for the user, exit code 2 at the CLI."""
+
+
+class BindscopeError(ValueError):
+    """Bad input (a target, a port, a snapshot file, an option): say it in one line.
+
+    The CLI prints ``bindscope: error: <message>`` on stderr and exits 2.
+    """

@@ -1,0 +1,231 @@
+"""The data model: plain frozen dataclasses that serialise to JSON and back.
+
+A `Snapshot` holds everything collect/ learned about a machine. analyze/ reads only a
+Snapshot, so a recorded JSON file (tests/snapshots/, `--from FILE`) is as good an input
+as the live machine.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .errors import BindscopeError
+
+SNAPSHOT_VERSION = 1
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Reach(enum.IntEnum):
+    """How far a socket (or one address of this machine) reaches, narrowest first."""
+
+    NOBODY = 0
+    THIS_MACHINE = 1
+    HOST_ONLY = 2  # containers / VMs on bridges of this host, the Windows host of a WSL2 guest
+    VPN = 3  # tailnet, WireGuard, CGNAT overlay
+    LAN = 4
+    INTERNET = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def from_label(cls, text: str) -> Reach:
+        try:
+            return cls[text.upper().replace("-", "_")]
+        except KeyError:
+            names = ", ".join(r.label for r in cls)
+            raise BindscopeError(f"unknown reach {text!r} (one of: {names})") from None
+
+
+@dataclass(frozen=True)
+class IfAddr:
+    """One address on an interface, with its prefix length and kernel flags."""
+
+    address: str
+    prefixlen: int
+    flags: tuple[str, ...] = ()  # IPv6: temporary, deprecated, tentative, dadfailed, ...
+
+    @property
+    def ip(self) -> IPAddress:
+        return ipaddress.ip_address(self.address.split("%", 1)[0])
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_interface(f"{self.ip}/{self.prefixlen}").network
+
+
+@dataclass(frozen=True)
+class Interface:
+    """A network interface as collected. `kind` is classified by analyze.classify."""
+
+    name: str
+    index: int | None = None
+    up: bool = True
+    mtu: int | None = None
+    mac: str | None = None
+    addresses: tuple[IfAddr, ...] = ()
+    # Raw facts that help classification (Linux sysfs; empty elsewhere):
+    # type (ARPHRD number), devtype (uevent DEVTYPE), driver, physical, wireless, bridge, tun.
+    hw: dict[str, Any] = field(default_factory=dict)
+    # Human description where the OS has one (Windows adapter description, macOS service name).
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    family: str  # "ipv4" | "ipv6"
+    destination: str  # network in CIDR form, e.g. "0.0.0.0/0"
+    interface: str
+    gateway: str | None = None
+    metric: int = 0
+
+    @property
+    def is_default(self) -> bool:
+        return self.destination in ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listening TCP socket (or a bound, unconnected UDP socket)."""
+
+    proto: str  # "tcp" | "udp"
+    address: str  # the bound address, IPv6 link-local with "%zone"
+    port: int
+    family: str  # "ipv4" | "ipv6"
+    v6only: bool | None = None  # None: not known (non-Linux collectors)
+    inode: int | None = None
+    uid: int | None = None
+    pids: tuple[int, ...] = ()
+    process: str | None = None
+    cmdline: tuple[str, ...] = ()
+    user: str | None = None
+
+    @property
+    def ip(self) -> IPAddress:
+        return ipaddress.ip_address(self.address.split("%", 1)[0])
+
+
+@dataclass(frozen=True)
+class Environment:
+    platform: str = "linux"  # linux | darwin | windows | freebsd | ...
+    release: str = ""  # kernel release / OS version
+    hostname: str = ""
+    wsl: str | None = None  # None | "wsl1" | "wsl2"
+    wsl_networking: str | None = None  # "nat" | "mirrored" | None (unknown / not WSL)
+    container: str | None = None  # "docker", "podman", "kubernetes", "lxc", ...
+    # Kernel settings that change bind semantics (Linux sysctls; None when unknown).
+    bindv6only: int | None = None  # net.ipv6.bindv6only: default IPV6_V6ONLY of new sockets
+    ipv4_nonlocal_bind: int | None = None
+    ipv6_nonlocal_bind: int | None = None
+    ipv6_disabled: bool | None = None
+    ephemeral_ports: tuple[int, int] | None = None  # net.ipv4.ip_local_port_range
+    is_root: bool | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything bindscope knows about one machine at one moment."""
+
+    environment: Environment
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+    listeners: tuple[Listener, ...] = ()
+    # Name resolution as this machine answers it: name -> addresses in getaddrinfo order.
+    resolver: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # How many listeners' owning processes could not be read (no root).
+    owners_unknown: int = 0
+    taken_at: str = ""  # ISO 8601, UTC
+    source: str = "live"  # "live" or a description of the recorded machine
+    version: int = SNAPSHOT_VERSION
+
+    # -- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return _lists(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Snapshot:
+        if not isinstance(data, dict):
+            raise BindscopeError("snapshot: expected a JSON object at the top level")
+        version = data.get("version", SNAPSHOT_VERSION)
+        if version != SNAPSHOT_VERSION:
+            raise BindscopeError(f"snapshot: version {version!r} is not supported (expected {SNAPSHOT_VERSION})")
+        try:
+            env = _build(Environment, data.get("environment") or {})
+            if env.ephemeral_ports is not None:
+                env = _replace(env, ephemeral_ports=tuple(env.ephemeral_ports))
+            interfaces = tuple(
+                _replace(
+                    _build(Interface, i),
+                    addresses=tuple(
+                        _replace(_build(IfAddr, a), flags=tuple(a.get("flags", ())))
+                        for a in i.get("addresses", ())
+                    ),
+                    hw=dict(i.get("hw") or {}),
+                )
+                for i in data.get("interfaces", ())
+            )
+            routes = tuple(_build(Route, r) for r in data.get("routes", ()))
+            listeners = tuple(
+                _replace(_build(Listener, item), pids=tuple(item.get("pids", ())), cmdline=tuple(item.get("cmdline", ())))
+                for item in data.get("listeners", ())
+            )
+            resolver = {str(k): tuple(str(a) for a in v) for k, v in (data.get("resolver") or {}).items()}
+            snap = cls(
+                environment=env,
+                interfaces=interfaces,
+                routes=routes,
+                listeners=listeners,
+                resolver=resolver,
+                owners_unknown=int(data.get("owners_unknown", 0)),
+                taken_at=str(data.get("taken_at", "")),
+                source=str(data.get("source", "recorded")),
+            )
+            _validate(snap)
+        except BindscopeError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise BindscopeError(f"snapshot: malformed ({exc})") from None
+        return snap
+
+
+def _build(cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise BindscopeError(f"snapshot: expected an object for {cls.__name__}, got {type(data).__name__}")
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
+
+
+def _validate(snap: Snapshot) -> None:
+    """Parse every address once so that analysis never meets a malformed one."""
+    for iface in snap.interfaces:
+        for a in iface.addresses:
+            a.network  # noqa: B018 - raises ValueError when malformed
+    for r in snap.routes:
+        ipaddress.ip_network(r.destination, strict=False)
+    for item in snap.listeners:
+        item.ip  # noqa: B018
+        if not 0 <= int(item.port) <= 65535:
+            raise ValueError(f"listener port {item.port} out of range")
+    for name, addrs in snap.resolver.items():
+        for a in addrs:
+            ipaddress.ip_address(a.split("%", 1)[0])

@@ -1,0 +1,115 @@
+"""Human-readable output with rich: colour on a terminal, plain text when piped or NO_COLOR."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..analyze.explain import Explanation
+from ..analyze.ports import PortReport
+from ..analyze.urls import UrlReport
+
+REACH_STYLE = {"internet": "bold red", "lan": "bold yellow", "vpn": "yellow", "host-only": "cyan",
+               "this-machine": "green", "nobody": "dim"}
+
+
+def console(file: IO[str] | None = None) -> Console:
+    out = file or sys.stdout
+    tty = out.isatty()
+    width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 120
+    return Console(file=out, highlight=False, markup=False, emoji=False, width=width, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                   soft_wrap=False)
+
+
+def _yes(ok: bool) -> Text:
+    return Text("yes", style="green") if ok else Text("no", style="red")
+
+
+def explain(result: Explanation, con: Console) -> None:
+    binds = ", ".join(
+        b.address + ("" if b.v6only is None else f" (IPV6_V6ONLY={int(b.v6only)})") for b in result.binds)
+    head = Text(f"{result.target}", style="bold")
+    if result.port:
+        head.append(f"  port {result.port}")
+    con.print(head)
+    if result.resolved:
+        con.print(f"  resolves to: {', '.join(result.resolved)}")
+    con.print(f"  a server binds: {binds}")
+    if not result.bindable:
+        con.print(Text(f"  cannot bind: {result.cannot_bind}", style="bold red"))
+    reach = Text("  reach: ")
+    reach.append(result.reach, style=REACH_STYLE.get(result.reach, ""))
+    reach.append(f" — {result.summary}")
+    con.print(reach)
+    table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False)
+    for col in ("interface", "kind", "address", "scope", "who uses it", "connects", "why not"):
+        table.add_column(col)
+    for p in result.paths:
+        table.add_row(p.interface, p.kind, p.url or p.address, p.scope, p.audience, _yes(p.connects), p.why or "")
+    con.print(table)
+    for w in result.warnings:
+        con.print(Text(f"! {w}", style="yellow"))
+    for n in result.notes:
+        con.print(f"- {n}")
+
+
+def urls(report: UrlReport, con: Console, qr: str | None = None) -> None:
+    if report.status == "nothing-listening":
+        con.print(Text(report.message, style="bold red"))
+        return
+    if report.local:
+        con.print(Text("Local:", style="bold"))
+        for u in report.local:
+            con.print(f"  {u.url}")
+    if report.network:
+        con.print(Text("Network:", style="bold"))
+        width = max(len(u.url) for u in report.network)
+        for u in report.network:
+            tags = [f"{u.interface}, {u.label}"]
+            if u.primary:
+                tags.append("default route")
+            if u.audience != "lan":
+                tags.append(u.audience)
+            if u.hidden_why:
+                tags.append(u.hidden_why)
+            line = Text(f"  {u.url:<{width}}  ")
+            line.append(f"({'; '.join(tags)})", style="dim" if u.virtual or u.hidden else "")
+            con.print(line)
+    style = "green" if report.status == "ok" else "bold red"
+    con.print(Text(report.message, style=style))
+    for w in report.warnings:
+        con.print(Text(f"! {w}", style="yellow"))
+    if qr:
+        con.print(Text(f"Scan to open {report.best}:", style="bold"))
+        con.print(Text(qr, style="black on white"), soft_wrap=True, overflow="ignore", crop=False)
+
+
+def port(report: PortReport, con: Console) -> None:
+    proto = report.proto.upper()
+    if report.free:
+        con.print(Text(f"{proto} port {report.port} is free on every address and family.", style="green"))
+    else:
+        con.print(Text(f"{proto} port {report.port} is in use:", style="bold red"))
+        for h in report.holders:
+            who = f"pid {', '.join(map(str, h.pids))} {h.process or '?'}" if h.pids else "owner unknown (need root?)"
+            v6 = "" if h.v6only is None else (" v6-only" if h.v6only else " dual-stack")
+            con.print(f"  {h.address}:{h.port}{v6}  {who}  {h.user or ''}")
+            if h.cmdline:
+                con.print(Text(f"      {' '.join(h.cmdline)}", style="dim"))
+        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False)
+        for col in ("a server binding", "would start", "blocked by"):
+            table.add_column(col)
+        for b in report.binds:
+            label = b.address + ("" if b.v6only is None else (" (v6-only)" if b.v6only else " (dual-stack)"))
+            table.add_row(label, _yes(b.would_bind), ", ".join(b.conflicts_with))
+        con.print(table)
+    if report.next_free is not None and not report.free:
+        con.print(f"Next free port: {report.next_free}")
+    for n in report.notes:
+        con.print(f"- {n}")
