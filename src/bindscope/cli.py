@@ -109,24 +109,27 @@ def _snapshot(args: argparse.Namespace) -> Any:
     return None
 
 
-def _emit(args: argparse.Namespace, result: Any, render: Any, **extra: Any) -> int:
+def _emit(args: argparse.Namespace, result: Any, view: str, **extra: Any) -> int:
+    """Print `result` as JSON, or as text through render.text.<view> (rich is imported
+    only for text output)."""
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        data = result.to_dict()
+        data.update(extra)
+        print(json.dumps(data, indent=2))
     else:
         from .render import text
 
-        render(result, text.console(), **extra)
+        getattr(text, view)(result, text.console(), **extra)
     return int(result.exit_code)
 
 
 def _run(args: argparse.Namespace) -> int:
     from . import api
-    from .render import text
 
     snap = _snapshot(args) if args.command != "snapshot" else None
     if args.command == "explain":
         v6only = None if args.v6only is None else args.v6only == "yes"
-        return _emit(args, api.explain(args.target, snapshot=snap, v6only=v6only), text.explain)
+        return _emit(args, api.explain(args.target, snapshot=snap, v6only=v6only), "explain")
     if args.command == "urls":
         report = api.lan_urls(args.port, snapshot=snap, scheme="https" if args.https else "http", show_all=args.all)
         qr = None
@@ -134,17 +137,10 @@ def _run(args: argparse.Namespace) -> int:
             from .render.qr import terminal_qr
 
             qr = terminal_qr(report.best)
-        if args.json:
-            data = report.to_dict()
-            if args.qr:
-                data["qr"] = qr
-            print(json.dumps(data, indent=2))
-            return report.exit_code
-        text.urls(report, text.console(), qr=qr)
-        return report.exit_code
+        return _emit(args, report, "urls", **({"qr": qr} if args.qr else {}))
     if args.command == "port":
         return _emit(args, api.check_port_use(args.port, snapshot=snap, proto="udp" if args.udp else "tcp"),
-                     text.port)
+                     "port")
     if args.command == "free":
         number = api.find_free_port(args.near, host=args.host, snapshot=snap, proto="udp" if args.udp else "tcp")
         if args.json:

@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -132,7 +133,8 @@ def on_ci() -> bool:
 
 def unavailable(reason: str) -> None:
     if on_ci():
-        pytest.fail(f"network lab unavailable on CI (CI=true, so this is an error, not a skip): {reason}", pytrace=False)
+        reason = f"network lab unavailable on CI (CI=true, so this is an error, not a skip): {reason}"
+        pytest.fail(reason, pytrace=False)
     pytest.skip(f"network lab unavailable: {reason}")
 
 
@@ -144,7 +146,7 @@ def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork a
 
 class Lab:
     _counter = itertools.count(1)
-    _alive: list[Lab] = []  # for the atexit safety net
+    _alive: ClassVar[list[Lab]] = []  # for the atexit safety net
 
     def __init__(self) -> None:
         self.tag = f"{os.getpid()}-{next(Lab._counter)}"
@@ -169,13 +171,15 @@ class Lab:
         self._created: list[str] = []
         self._ports = itertools.count(FIRST_PORT)
         self._torn_down = False
+        self._made_netns_etc = not NETNS_ETC.exists()
         Lab._alive.append(self)
 
     # -- building and tearing down -----------------------------------------------------------
-    def _ip(self, *args: str) -> None:
-        proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    def _ip(self, command: str) -> None:
+        """Run `ip COMMAND` (words split on blanks: our names and addresses contain none)."""
+        proc = subprocess.run(["ip", *command.split()], capture_output=True, text=True, timeout=20)
         if proc.returncode != 0:
-            raise LabUnavailable(f"`ip {' '.join(args)}` failed: {proc.stderr.strip() or proc.returncode}")
+            raise LabUnavailable(f"`ip {command}` failed: {proc.stderr.strip() or proc.returncode}")
 
     def _sysctl(self, host: str, settings: dict[str, str]) -> None:
         script = "".join(f"echo {value} > /proc/sys/{key.replace('.', '/')} && " for key, value in settings.items())
@@ -186,10 +190,10 @@ class Lab:
     def build(self) -> None:
         ns, ifn = self.ns, self.ifname
         for host in HOSTS:
-            self._ip("netns", "add", ns[host])
+            self._ip(f"netns add {ns[host]}")
             self._created.append(ns[host])
         for host in HOSTS:
-            self._ip("-n", ns[host], "link", "set", "lo", "up")
+            self._ip(f"-n {ns[host]} link set lo up")
             # IPv6 on, no duplicate address detection (addresses usable at once, link-local too).
             self._sysctl(
                 host,
@@ -203,17 +207,16 @@ class Lab:
         self._sysctl("router", {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
 
         # Links are created directly inside the namespaces: nothing ever appears in the host's namespace.
-        self._ip("-n", ns["switch"], "link", "add", ifn["bridge"], "type", "bridge",
-                 "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+        sw, br = ns["switch"], ifn["bridge"]
+        self._ip(f"-n {sw} link add {br} type bridge stp_state 0 forward_delay 0 mcast_snooping 0")
         for host, port in (("laptop", "sw_laptop"), ("phone", "sw_phone"), ("router", "sw_router")):
             mine = ifn["router_lan"] if host == "router" else ifn[host]
-            self._ip("link", "add", mine, "netns", ns[host], "type", "veth", "peer", "name", ifn[port],
-                     "netns", ns["switch"])
-            self._ip("-n", ns["switch"], "link", "set", ifn[port], "master", ifn["bridge"])
-            self._ip("-n", ns["switch"], "link", "set", ifn[port], "up")
-        self._ip("-n", ns["switch"], "link", "set", ifn["bridge"], "up")
-        self._ip("link", "add", ifn["router_wan"], "netns", ns["router"], "type", "veth", "peer", "name",
-                 ifn["stranger"], "netns", ns["stranger"])
+            self._ip(f"link add {mine} netns {ns[host]} type veth peer name {ifn[port]} netns {sw}")
+            self._ip(f"-n {sw} link set {ifn[port]} master {br}")
+            self._ip(f"-n {sw} link set {ifn[port]} up")
+        self._ip(f"-n {sw} link set {br} up")
+        wan, stranger = ifn["router_wan"], ifn["stranger"]
+        self._ip(f"link add {wan} netns {ns['router']} type veth peer name {stranger} netns {ns['stranger']}")
 
         plan = (
             ("laptop", ifn["laptop"], LAPTOP4, LAPTOP6, ROUTER_LAN4, ROUTER_LAN6),
@@ -223,12 +226,12 @@ class Lab:
             ("stranger", ifn["stranger"], STRANGER4, STRANGER6, ROUTER_WAN4, ROUTER_WAN6),
         )
         for host, dev, v4, v6, gw4, gw6 in plan:
-            self._ip("-n", ns[host], "addr", "add", f"{v4}/24", "dev", dev)
-            self._ip("-n", ns[host], "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
-            self._ip("-n", ns[host], "link", "set", dev, "up")
+            self._ip(f"-n {ns[host]} addr add {v4}/24 dev {dev}")
+            self._ip(f"-n {ns[host]} -6 addr add {v6}/64 dev {dev} nodad")
+            self._ip(f"-n {ns[host]} link set {dev} up")
             if gw4:
-                self._ip("-n", ns[host], "route", "add", "default", "via", gw4, "dev", dev)
-                self._ip("-n", ns[host], "-6", "route", "add", "default", "via", gw6, "dev", dev)
+                self._ip(f"-n {ns[host]} route add default via {gw4} dev {dev}")
+                self._ip(f"-n {ns[host]} -6 route add default via {gw6} dev {dev}")
         self._wait_no_tentative()
 
     def _wait_no_tentative(self, timeout: float = 5.0) -> None:
@@ -236,8 +239,12 @@ class Lab:
         while True:
             pending = []
             for host in HOSTS:
-                out = subprocess.run(["ip", "-n", self.ns[host], "-6", "addr", "show", "tentative"],
-                                     capture_output=True, text=True, timeout=10).stdout
+                out = subprocess.run(
+                    ["ip", "-n", self.ns[host], "-6", "addr", "show", "tentative"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout
                 if out.strip():
                     pending.append(host)
             if not pending:
@@ -293,6 +300,9 @@ class Lab:
                 subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
             for host in HOSTS:
                 shutil.rmtree(NETNS_ETC / self.ns[host], ignore_errors=True)
+            if self._made_netns_etc:
+                with contextlib.suppress(OSError):
+                    NETNS_ETC.rmdir()  # only when empty: another user's files stay
             # Links were created inside the namespaces and die with them; should one have been left
             # in the host's namespace (it never is), remove it by its unique name.
             for name in self.ifname.values():
@@ -327,8 +337,13 @@ class Lab:
             kwargs.setdefault("stdout", fh)
             kwargs.setdefault("stderr", subprocess.STDOUT)
             kwargs.setdefault("cwd", self.logdir)
-            proc = subprocess.Popen(self._argv(host, argv), start_new_session=True, stdin=subprocess.DEVNULL,
-                                    preexec_fn=_pdeathsig, **kwargs)
+            proc = subprocess.Popen(
+                self._argv(host, argv),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_pdeathsig,
+                **kwargs,
+            )
         self._procs.append((proc, log))
         return proc
 
@@ -403,7 +418,8 @@ class Lab:
         deadline = time.monotonic() + timeout
         while not self.listening(host, port, proc):
             if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"server in {host} exited ({proc.returncode}) before listening: {self.log_of(proc)}")
+                log = self.log_of(proc)
+                raise AssertionError(f"server in {host} exited ({proc.returncode}) before listening: {log}")
             if time.monotonic() > deadline:
                 log = self.log_of(proc) if proc is not None else ""
                 raise AssertionError(f"nothing listens on port {port} in {host} after {timeout}s {log}")

@@ -97,7 +97,7 @@ def port(report: PortReport, con: Console) -> None:
     else:
         con.print(Text(f"{proto} port {report.port} is in use:", style="bold red"))
         for h in report.holders:
-            who = f"pid {', '.join(map(str, h.pids))} {h.process or '?'}" if h.pids else "owner unknown (need root?)"
+            who = f"pid {', '.join(map(str, h.pids))} {h.process or '?'}" if h.pids else "owner not visible (needs root, or it runs in another PID namespace)"
             v6 = "" if h.v6only is None else (" v6-only" if h.v6only else " dual-stack")
             con.print(f"  {h.address}:{h.port}{v6}  {who}  {h.user or ''}")
             if h.cmdline:
