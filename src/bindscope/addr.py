@@ -21,7 +21,7 @@ CGNAT = ipaddress.ip_network("100.64.0.0/10")
 WILDCARDS = (ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::"))
 
 
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     UNSPECIFIED = "unspecified"  # 0.0.0.0, :: (a wildcard bind)
     LOOPBACK = "loopback"
     LINK_LOCAL = "link-local"
@@ -161,9 +161,7 @@ def parse_target(text: str) -> Target:
     if text.count(":") >= 2:  # a bare IPv6 address: no port without brackets
         ip, zone = _parse_ip(text, raw)
         if ip is None:
-            raise BindscopeError(
-                f"target {raw!r} is not a valid IPv6 address (write IPv6 with a port as [ADDR]:PORT)"
-            )
+            raise BindscopeError(f"target {raw!r} is not a valid IPv6 address (write IPv6 with a port as [ADDR]:PORT)")
         return Target(raw, "ip", ip=ip, zone=zone)
 
     host, sep, port_text = text.partition(":")

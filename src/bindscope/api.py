@@ -51,9 +51,12 @@ def _port(port: int | str) -> int:
         raise BindscopeError("port must be a number")
     if isinstance(port, int):
         return parse_port(str(port))
-    tgt = parse_target(port)
+    text = port.strip()
+    if text.isdigit() or not any(c in text for c in ":/"):
+        return parse_port(text)
+    tgt = parse_target(text)  # ':8000', 'localhost:8000', 'http://127.0.0.1:8000/'
     if tgt.port is None:
-        raise BindscopeError(f"{port!r} has no port number")
+        raise BindscopeError(f"expected a port number, got {port!r}")
     return tgt.port
 
 
@@ -67,8 +70,9 @@ def explain(target: str | Target, *, snapshot: Snapshot | None = None, v6only: b
     return _explain(snapshot, tgt, v6only=v6only)
 
 
-def lan_urls(port: int | str, *, snapshot: Snapshot | None = None, scheme: str = "http",
-             show_all: bool = False) -> UrlReport:
+def lan_urls(
+    port: int | str, *, snapshot: Snapshot | None = None, scheme: str = "http", show_all: bool = False
+) -> UrlReport:
     """The URLs that reach the server on `port`: Local and Network, best first."""
     number = _port(port)
     return _lan_urls(snapshot or _live(("tcp",)), number, scheme=scheme, show_all=show_all)
@@ -80,8 +84,9 @@ def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: 
     return check_port(snapshot or _live((proto,)), number, proto)
 
 
-def find_free_port(near: int = 8000, *, host: str | None = None, snapshot: Snapshot | None = None,
-                   proto: str = "tcp", tries: int = 200) -> int:
+def find_free_port(
+    near: int = 8000, *, host: str | None = None, snapshot: Snapshot | None = None, proto: str = "tcp", tries: int = 200
+) -> int:
     """A port free on every family and address (never one held on ::1 or 127.0.0.1 only).
 
     On the live machine each candidate is also confirmed by a real bind() on `host`, or

@@ -32,16 +32,28 @@ def _parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser, *, snapshot: bool = True) -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/JSON.md)")
         if snapshot:
-            sp.add_argument("--from", dest="from_file", metavar="FILE",
-                            help="analyse a snapshot recorded with 'bindscope snapshot' instead of this machine")
+            sp.add_argument(
+                "--from",
+                dest="from_file",
+                metavar="FILE",
+                help="analyse a snapshot recorded with 'bindscope snapshot' instead of this machine",
+            )
         return sp
 
-    sp = common(sub.add_parser("explain", help="what binding to an address means on this machine",
-                               description="What binding to ADDR means on this machine: which of its addresses "
-                                           "lead to the server, and who can use them."))
+    sp = common(
+        sub.add_parser(
+            "explain",
+            help="what binding to an address means on this machine",
+            description="What binding to ADDR means on this machine: which of its addresses "
+            "lead to the server, and who can use them.",
+        )
+    )
     sp.add_argument("target", metavar="ADDR[:PORT]", help="0.0.0.0, ::, 127.0.0.1, localhost:5000, [::1]:8000, a URL")
-    sp.add_argument("--v6only", choices=("yes", "no"), help="for '::': assume the server sets IPV6_V6ONLY to this "
-                                                            "(default: this machine's default)")
+    sp.add_argument(
+        "--v6only",
+        choices=("yes", "no"),
+        help="for '::': assume the server sets IPV6_V6ONLY to this (default: this machine's default)",
+    )
 
     sp = common(sub.add_parser("urls", help="the URLs to type for a server on PORT (Local and Network, QR code)"))
     sp.add_argument("port", metavar="PORT")
@@ -139,13 +151,21 @@ def _run(args: argparse.Namespace) -> int:
             qr = terminal_qr(report.best)
         return _emit(args, report, "urls", **({"qr": qr} if args.qr else {}))
     if args.command == "port":
-        return _emit(args, api.check_port_use(args.port, snapshot=snap, proto="udp" if args.udp else "tcp"),
-                     "port")
+        return _emit(args, api.check_port_use(args.port, snapshot=snap, proto="udp" if args.udp else "tcp"), "port")
     if args.command == "free":
         number = api.find_free_port(args.near, host=args.host, snapshot=snap, proto="udp" if args.udp else "tcp")
         if args.json:
-            print(json.dumps({"command": "free", "port": number, "near": int(args.near), "host": args.host,
-                              "proto": "udp" if args.udp else "tcp"}))
+            print(
+                json.dumps(
+                    {
+                        "command": "free",
+                        "port": number,
+                        "near": int(args.near),
+                        "host": args.host,
+                        "proto": "udp" if args.udp else "tcp",
+                    }
+                )
+            )
         else:
             print(number)
         return 0

@@ -163,8 +163,7 @@ class Snapshot:
                 _replace(
                     _build(Interface, i),
                     addresses=tuple(
-                        _replace(_build(IfAddr, a), flags=tuple(a.get("flags", ())))
-                        for a in i.get("addresses", ())
+                        _replace(_build(IfAddr, a), flags=tuple(a.get("flags", ()))) for a in i.get("addresses", ())
                     ),
                     hw=dict(i.get("hw") or {}),
                 )
@@ -172,7 +171,9 @@ class Snapshot:
             )
             routes = tuple(_build(Route, r) for r in data.get("routes", ()))
             listeners = tuple(
-                _replace(_build(Listener, item), pids=tuple(item.get("pids", ())), cmdline=tuple(item.get("cmdline", ())))
+                _replace(
+                    _build(Listener, item), pids=tuple(item.get("pids", ())), cmdline=tuple(item.get("cmdline", ()))
+                )
                 for item in data.get("listeners", ())
             )
             resolver = {str(k): tuple(str(a) for a in v) for k, v in (data.get("resolver") or {}).items()}
@@ -226,6 +227,6 @@ def _validate(snap: Snapshot) -> None:
         item.ip  # noqa: B018
         if not 0 <= int(item.port) <= 65535:
             raise ValueError(f"listener port {item.port} out of range")
-    for name, addrs in snap.resolver.items():
+    for _name, addrs in snap.resolver.items():
         for a in addrs:
             ipaddress.ip_address(a.split("%", 1)[0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..addr import IPAddress, Scope, Target, hostport, scope_of, url
@@ -67,7 +67,14 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
     """What a server bound to `target` can be reached through, address by address."""
     view = NetView(snap)
     if target.kind == "port":
-        raise BindscopeError(f"explain needs an address, not only a port: try 'explain 0.0.0.0:{target.port}'")
+        if not target.raw.strip().startswith(":"):
+            raise BindscopeError(f"explain needs an address, not only a port: try 'explain 0.0.0.0:{target.port}'")
+        target = replace(
+            target,
+            kind="ip",
+            ip=ipaddress.ip_address("0.0.0.0"),
+            note="':PORT' has an empty host, and Python's socket.bind(('', PORT)) binds 0.0.0.0 (every IPv4 address)",
+        )
     dual_default = not view.v6only_default()
     v6only_eff = (not dual_default) if v6only is None else v6only
     notes: list[str] = []
@@ -89,8 +96,14 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
             raise BindscopeError(f"unknown interface {target.zone!r} in {target.raw!r} (this machine has: {names})")
         binds = [(target.ip, target.zone)]
 
-    bind_objs = [Bind(str(ip) + (f"%{z}" if z else ""), "ipv4" if ip.version == 4 else "ipv6",
-                      None if ip.version == 4 else v6only_eff) for ip, z in binds]
+    bind_objs = [
+        Bind(
+            str(ip) + (f"%{z}" if z else ""),
+            "ipv4" if ip.version == 4 else "ipv6",
+            None if ip.version == 4 else v6only_eff,
+        )
+        for ip, z in binds
+    ]
     cannot = _cannot_bind(view, *binds[0])
 
     paths: list[Path] = []
@@ -101,8 +114,19 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
         else:
             reasons = [accepts(ip, z, v6only_eff, a.ip, a.zone) for ip, z in binds]
             why = None if any(r is None for r in reasons) else reasons[0]
-        paths.append(Path(a.iface.name, a.kind, a.text, a.family, str(a.scope), a.audience.label, why is None, why,
-                          url(a.ip, target.port, target.scheme or "http", a.zone) if target.port else None))
+        paths.append(
+            Path(
+                a.iface.name,
+                a.kind,
+                a.text,
+                a.family,
+                str(a.scope),
+                a.audience.label,
+                why is None,
+                why,
+                url(a.ip, target.port, target.scheme or "http", a.zone) if target.port else None,
+            )
+        )
 
     reach, summary = _summarise(view, paths)
     if cannot:
@@ -110,16 +134,27 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
     elif binds:
         _notes_for_bind(view, binds, v6only_eff, dual_default, v6only, target, notes, warnings)
     return Explanation(
-        target=target.raw, kind=target.kind, port=target.port, resolved=resolved, binds=bind_objs,
-        bindable=cannot is None, cannot_bind=cannot, reach=reach.label, summary=summary, paths=paths,
-        notes=notes, warnings=warnings,
+        target=target.raw,
+        kind=target.kind,
+        port=target.port,
+        resolved=resolved,
+        binds=bind_objs,
+        bindable=cannot is None,
+        cannot_bind=cannot,
+        reach=reach.label,
+        summary=summary,
+        paths=paths,
+        notes=notes,
+        warnings=warnings,
     )
 
 
 def _resolve_name(view: NetView, name: str, notes: list[str], warnings: list[str]) -> tuple[list, list[str]]:
     if name not in view.snap.resolver:
-        raise BindscopeError(f"cannot resolve {name!r} in a recorded snapshot (it records: "
-                             f"{', '.join(view.snap.resolver) or 'no names'})")
+        raise BindscopeError(
+            f"cannot resolve {name!r} in a recorded snapshot (it records: "
+            f"{', '.join(view.snap.resolver) or 'no names'})"
+        )
     answers = list(view.snap.resolver[name])
     if not answers:
         raise BindscopeError(f"{name!r} does not resolve on this machine")
@@ -134,11 +169,10 @@ def _resolve_name(view: NetView, name: str, notes: list[str], warnings: list[str
     )
     others = [a for a, p in zip(answers, parsed, strict=True) if p != first]
     if others:
-        order = "first" if parsed[0] != first else "also"
+        verb = "resolves first to" if parsed[0] != first else "also resolves to"
         warnings.append(
-            f"{name} {'resolves ' + order + ' to' if order == 'first' else 'also resolves to'} {', '.join(others)}, "
-            f"which a server on {first[0]} does not listen on: a client that tries "
-            f"{others[0]} gets 'connection refused' unless it falls back (Node 17+ does not). "
+            f"{name} {verb} {', '.join(others)}, where a server bound to {first[0]} does not listen: a client that "
+            f"tries {others[0]} gets 'connection refused' unless it falls back to {first[0]} (Node 17+ does not). "
             f"Bind the address the client uses, or type {hostport(first[0], None)} instead of {name}."
         )
     return [first], answers
@@ -174,8 +208,21 @@ def _addresses_for(view: NetView, binds: list) -> list[Addr]:
         if ip.version == 4 and ip not in known and not ip.is_unspecified and scope_of(ip) == Scope.LOOPBACK:
             for a in addrs:
                 if a.kind == "loopback" and a.ip.version == 4 and ip in a.ifaddr.network:
-                    addrs.insert(addrs.index(a) + 1, Addr(a.iface, a.kind, a.ifaddr, ip, None, a.scope, a.audience,
-                                                          a.default_route, a.hidden, a.hidden_why))
+                    addrs.insert(
+                        addrs.index(a) + 1,
+                        Addr(
+                            a.iface,
+                            a.kind,
+                            a.ifaddr,
+                            ip,
+                            None,
+                            a.scope,
+                            a.audience,
+                            a.default_route,
+                            a.hidden,
+                            a.hidden_why,
+                        ),
+                    )
                     break
     return addrs
 
@@ -208,45 +255,86 @@ def _summarise(view: NetView, paths: list[Path]) -> tuple[Reach, str]:
     return reach, " + ".join(parts)
 
 
-def _notes_for_bind(view: NetView, binds: list, v6only_eff: bool, dual_default: bool, v6only_opt: bool | None,
-                    target: Target, notes: list[str], warnings: list[str]) -> None:
+def _notes_for_bind(
+    view: NetView,
+    binds: list,
+    v6only_eff: bool,
+    dual_default: bool,
+    v6only_opt: bool | None,
+    target: Target,
+    notes: list[str],
+    warnings: list[str],
+) -> None:
     ip, _zone = binds[0]
     env = view.env
     if target.kind == "any":
-        notes.append("'*' binds one IPv4 socket (0.0.0.0) and one IPv6 socket (:: with IPV6_V6ONLY=1): every address "
-                     "of both families.")
+        notes.append(
+            "'*' binds one IPv4 socket (0.0.0.0) and one IPv6 socket (:: with IPV6_V6ONLY=1): every address "
+            "of both families."
+        )
     elif ip.version == 6 and ip.is_unspecified:
         if v6only_opt is None:
-            where = ("net.ipv6.bindv6only=0" if env.bindv6only == 0 else
-                     "net.ipv6.bindv6only=1" if env.bindv6only == 1 else f"the {env.platform} default")
+            where = (
+                "net.ipv6.bindv6only=0"
+                if env.bindv6only == 0
+                else "net.ipv6.bindv6only=1"
+                if env.bindv6only == 1
+                else f"the {env.platform} default"
+            )
             state = "dual-stack" if dual_default else "IPv6-only"
-            notes.append(f"'::' is {state} here ({where}): it takes "
-                         f"{'IPv4 clients too, as ::ffff:a.b.c.d' if dual_default else 'IPv6 clients only'}, "
-                         f"unless the server sets IPV6_V6ONLY={'1' if dual_default else '0'} itself.")
-        notes.append("Servers differ: http.server sets IPV6_V6ONLY=0 (dual-stack); asyncio servers (uvicorn, aiohttp) "
-                     "that also bind 0.0.0.0 set it to 1; Windows sockets default to 1. ss shows a dual-stack socket "
-                     "as *:PORT and a v6-only one as [::]:PORT. Check the real socket: bindscope port PORT.")
-    elif ip.version == 4 and ip.is_unspecified:
-        if any(a.ip.version == 6 and not a.hidden and a.kind != "loopback" for a in view.addrs):
-            notes.append("0.0.0.0 is IPv4 only: clients that connect over IPv6 (including ::1) are refused. "
-                         "Bind '::' for both families (dual-stack on Linux).")
+            notes.append(
+                f"'::' is {state} here ({where}): it takes "
+                f"{'IPv4 clients too, as ::ffff:a.b.c.d' if dual_default else 'IPv6 clients only'}, "
+                f"unless the server sets IPV6_V6ONLY={'1' if dual_default else '0'} itself."
+            )
+        notes.append(
+            "Servers differ: http.server sets IPV6_V6ONLY=0 (dual-stack); asyncio servers (uvicorn, aiohttp) "
+            "that also bind 0.0.0.0 set it to 1; Windows sockets default to 1. ss shows a dual-stack socket "
+            "as *:PORT and a v6-only one as [::]:PORT. Check the real socket: bindscope port PORT."
+        )
+    elif ip.version == 4 and ip.is_unspecified and not env.ipv6_disabled:
+        notes.append(
+            "0.0.0.0 is IPv4 only: clients that connect over IPv6 (including ::1) are refused. "
+            "Bind '::' for both families (dual-stack on Linux)."
+        )
     if ip.is_unspecified:
-        best = next((a for a in view.addrs if not a.hidden and a.kind != "loopback"
-                     and a.ip.version == (4 if ip.version == 4 or not v6only_eff else 6)), None)
+        best = next(
+            (
+                a
+                for a in view.addrs
+                if not a.hidden
+                and a.kind != "loopback"
+                and a.ip.version == (4 if ip.version == 4 or not v6only_eff else 6)
+            ),
+            None,
+        )
         port = target.port or "PORT"
         there = f"; from another device: {hostport(best.ip, None)}:{port}" if best else ""
         notes.append(f"{ip} is an address to bind, not to type: in a browser here use 127.0.0.1:{port}{there}.")
-        warnings.append("Every device that can route to this machine can connect. Never bind a debug server "
-                        "(Werkzeug debugger, flask --debug, runserver_plus) or a database this way.")
+        warnings.append(
+            "Every device that can route to this machine can connect. Never bind a debug server "
+            "(Werkzeug debugger, flask --debug, runserver_plus) or a database this way."
+        )
     if env.container:
-        notes.append(f"This looks like a {env.container} container: other devices reach it only through a published "
-                     "port (docker run -p); binding 0.0.0.0 inside the container is right.")
+        notes.append(
+            f"This looks like a {env.container} container: other devices reach it only through a published "
+            "port (docker run -p); binding 0.0.0.0 inside the container is right."
+        )
     if env.wsl == "wsl2" and env.wsl_networking == "nat":
-        notes.append("WSL2 with NAT networking: only Windows reaches this guest's addresses. For the LAN use "
-                     "mirrored networking (.wslconfig networkingMode=mirrored) or a netsh portproxy.")
+        notes.append(
+            "WSL2 with NAT networking: only Windows reaches this guest's addresses. For the LAN use "
+            "mirrored networking (.wslconfig networkingMode=mirrored) or a netsh portproxy."
+        )
     for a in view.addrs:
-        if not a.hidden and a.kind in KIND_LABELS and a.kind != "loopback" and a.scope == Scope.PUBLIC and \
-                any(accepts(b, z, v6only_eff, a.ip, a.zone) is None for b, z in binds):
-            warnings.append(f"{a.text} on {a.iface.name} is a public address: the internet can reach this bind "
-                            "unless a firewall stops it.")
+        if (
+            not a.hidden
+            and a.kind in KIND_LABELS
+            and a.kind != "loopback"
+            and a.scope == Scope.PUBLIC
+            and any(accepts(b, z, v6only_eff, a.ip, a.zone) is None for b, z in binds)
+        ):
+            warnings.append(
+                f"{a.text} on {a.iface.name} is a public address: the internet can reach this bind "
+                "unless a firewall stops it."
+            )
             break

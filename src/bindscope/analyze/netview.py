@@ -127,9 +127,18 @@ class NetView:
                 is_default = self.default_ifaces.get("ipv4" if ip.version == 4 else "ipv6") == iface.name
                 hidden_why = _hidden_why(iface, kind, a, ip)
                 out.append(
-                    Addr(iface, kind, a, ip, zone, scope_of(ip),
-                         self._audience(kind, ip, iface.name in defaults), is_default,
-                         hidden_why is not None, hidden_why)
+                    Addr(
+                        iface,
+                        kind,
+                        a,
+                        ip,
+                        zone,
+                        scope_of(ip),
+                        self._audience(kind, ip, iface.name in defaults),
+                        is_default,
+                        hidden_why is not None,
+                        hidden_why,
+                    )
                 )
         out.sort(key=self._rank)
         return out
@@ -138,7 +147,7 @@ class NetView:
         return (
             a.kind == "loopback",
             a.hidden,
-            not (a.iface.name in self.default_ifaces.values()),
+            a.iface.name not in self.default_ifaces.values(),
             KIND_ORDER.get(a.kind, 99),
             a.iface.name,
             a.ip.version,  # IPv4 first: what a person types most easily

@@ -52,8 +52,16 @@ class Holder:
 
     @classmethod
     def of(cls, item: Listener) -> Holder:
-        return cls(item.address, item.port, item.family, item.v6only, list(item.pids), item.process,
-                   list(item.cmdline), item.user)
+        return cls(
+            item.address,
+            item.port,
+            item.family,
+            item.v6only,
+            list(item.pids),
+            item.process,
+            list(item.cmdline),
+            item.user,
+        )
 
     @property
     def label(self) -> str:
@@ -116,23 +124,43 @@ def check_port(snap: Snapshot, port: int, proto: str = "tcp") -> PortReport:
     checks = []
     for ip, zone, v6only in candidates(view):
         clash = [h for h in held if bind_conflict(ip, v6only, h.ip, h.v6only)]
-        checks.append(BindCheck(f"{ip}%{zone}" if zone else str(ip), "ipv4" if ip.version == 4 else "ipv6", v6only,
-                                not clash, [hostport(h.address, h.port) for h in clash]))
+        checks.append(
+            BindCheck(
+                f"{ip}%{zone}" if zone else str(ip),
+                "ipv4" if ip.version == 4 else "ipv6",
+                v6only,
+                not clash,
+                [hostport(h.address, h.port) for h in clash],
+            )
+        )
     notes = []
     if view.env.platform not in ("linux",):
-        notes.append(f"bind verdicts follow Linux rules; on {view.env.platform} SO_REUSEADDR may let a wildcard bind "
-                     "share a port with a specific address")
+        notes.append(
+            f"bind verdicts follow Linux rules; on {view.env.platform} SO_REUSEADDR may let a wildcard bind "
+            "share a port with a specific address"
+        )
     if held and any(h.v6only is None and h.family == "ipv6" for h in held):
         notes.append("IPV6_V6ONLY of an IPv6 holder is unknown here: counted as dual-stack")
     eph = view.env.ephemeral_ports
     if eph and eph[0] <= port <= eph[1]:
-        notes.append(f"{port} is in the ephemeral range {eph[0]}-{eph[1]}: outgoing connections may take it at any "
-                     "time; a server port below it is safer")
-    return PortReport(port, proto, not held, [Holder.of(h) for h in held], checks,
-                      next(free_ports(snap, port + 1 if port < 65535 else 1024, proto), None), notes)
+        notes.append(
+            f"{port} is in the ephemeral range {eph[0]}-{eph[1]}: outgoing connections may take it at any "
+            "time; a server port below it is safer"
+        )
+    return PortReport(
+        port,
+        proto,
+        not held,
+        [Holder.of(h) for h in held],
+        checks,
+        next(free_ports(snap, port + 1 if port < 65535 else 1024, proto), None),
+        notes,
+    )
 
 
-def free_ports(snap: Snapshot, near: int, proto: str = "tcp", *, also_held: frozenset[int] = frozenset()) -> Iterator[int]:
+def free_ports(
+    snap: Snapshot, near: int, proto: str = "tcp", *, also_held: frozenset[int] = frozenset()
+) -> Iterator[int]:
     """Ports from `near` upwards (then wrapping to 1024) held on no address of any family.
 
     A port held only on ::1 or only on 127.0.0.1 is NOT free: a client that resolves

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from ..model import Snapshot
 
 
-def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True, protos: Iterable[str] = ("tcp", "udp")) -> Snapshot:
+def snapshot(
+    *, resolve: Iterable[str] = (), listeners: bool = True, protos: Iterable[str] = ("tcp", "udp")
+) -> Snapshot:
     """Collect this machine's facts. `resolve`: extra host names to look up (localhost and
     this machine's host name are always looked up)."""
     from . import resolve as resolving

@@ -9,8 +9,9 @@ from typing import Any
 from ..model import IfAddr, Interface, Listener
 
 
-def psutil_interfaces(extra: dict[str, dict[str, Any]] | None = None,
-                      v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None) -> list[Interface]:
+def psutil_interfaces(
+    extra: dict[str, dict[str, Any]] | None = None, v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None
+) -> list[Interface]:
     import psutil
 
     addrs = psutil.net_if_addrs()
@@ -24,9 +25,14 @@ def psutil_interfaces(extra: dict[str, dict[str, Any]] | None = None,
                 address = a.address
                 prefix = _prefixlen(a.netmask, a.family)
                 base = address.split("%", 1)[0]
-                items.append(IfAddr(address=base if a.family == socket.AF_INET else _zoned(base, name),
-                                    prefixlen=prefix, flags=(v6flags or {}).get((name, base), ())))
-            elif a.address and a.address.count(":") == 5 or (a.address and a.address.count("-") == 5):
+                items.append(
+                    IfAddr(
+                        address=base if a.family == socket.AF_INET else _zoned(base, name),
+                        prefixlen=prefix,
+                        flags=(v6flags or {}).get((name, base), ()),
+                    )
+                )
+            elif (a.address and a.address.count(":") == 5) or (a.address and a.address.count("-") == 5):
                 mac = a.address.replace("-", ":").lower()
         st = stats.get(name)
         info = dict((extra or {}).get(name, {}))
@@ -104,7 +110,16 @@ def psutil_listeners(protos: tuple[str, ...]) -> tuple[list[Listener], int]:
         name, cmdline, user = process_info(c.pid) if c.pid else (None, (), None)
         if not c.pid:
             unknown += 1
-        out.append(Listener(proto=proto, address=c.laddr.ip, port=c.laddr.port,
-                            family="ipv4" if c.family == socket.AF_INET else "ipv6",
-                            pids=(c.pid,) if c.pid else (), process=name, cmdline=cmdline, user=user))
+        out.append(
+            Listener(
+                proto=proto,
+                address=c.laddr.ip,
+                port=c.laddr.port,
+                family="ipv4" if c.family == socket.AF_INET else "ipv6",
+                pids=(c.pid,) if c.pid else (),
+                process=name,
+                cmdline=cmdline,
+                user=user,
+            )
+        )
     return out, unknown

@@ -19,8 +19,16 @@ PROC = "/proc"
 SYS = "/sys/class/net"
 
 # IFA_F_* flags of /proc/net/if_inet6
-_V6FLAGS = {0x01: "temporary", 0x02: "nodad", 0x04: "optimistic", 0x08: "dadfailed",
-            0x10: "homeaddress", 0x20: "deprecated", 0x40: "tentative", 0x80: "permanent"}
+_V6FLAGS = {
+    0x01: "temporary",
+    0x02: "nodad",
+    0x04: "optimistic",
+    0x08: "dadfailed",
+    0x10: "homeaddress",
+    0x20: "deprecated",
+    0x40: "tentative",
+    0x80: "permanent",
+}
 
 
 def _read(path: str) -> str | None:
@@ -187,8 +195,21 @@ def listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[Listener],
             unknown += 1
         if uid not in users:
             users[uid] = _user(uid)
-        out.append(Listener(proto=proto, address=addr, port=port, family=fam, v6only=v6only, inode=inode,
-                            uid=uid, pids=pids, process=name, cmdline=cmdline, user=users[uid]))
+        out.append(
+            Listener(
+                proto=proto,
+                address=addr,
+                port=port,
+                family=fam,
+                v6only=v6only,
+                inode=inode,
+                uid=uid,
+                pids=pids,
+                process=name,
+                cmdline=cmdline,
+                user=users[uid],
+            )
+        )
     out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
     return out, unknown
 

@@ -21,9 +21,14 @@ def environment() -> Environment:
         root = os.geteuid() == 0  # type: ignore[attr-defined,unused-ignore]
     except AttributeError:
         root = None
-    return Environment(platform=name, release=_platform.release(), hostname=socket.gethostname(), is_root=root,
-                       # Windows sockets default to IPV6_V6ONLY=1, the BSDs and macOS to 0.
-                       bindv6only=1 if name == "windows" else 0)
+    return Environment(
+        platform=name,
+        release=_platform.release(),
+        hostname=socket.gethostname(),
+        is_root=root,
+        # Windows sockets default to IPV6_V6ONLY=1, the BSDs and macOS to 0.
+        bindv6only=1 if name == "windows" else 0,
+    )
 
 
 def interfaces() -> list[Interface]:
@@ -35,7 +40,10 @@ def routes() -> list[Route]:
         text = _run(["route", "print"])
         return list(parse_windows_route_print(text.splitlines(), interfaces()))
     out: list[Route] = []
-    for fam, args in (("ipv4", ["route", "-n", "get", "default"]), ("ipv6", ["route", "-n", "get", "-inet6", "default"])):
+    for fam, args in (
+        ("ipv4", ["route", "-n", "get", "default"]),
+        ("ipv6", ["route", "-n", "get", "-inet6", "default"]),
+    ):
         out.extend(parse_bsd_route_get(_run(args).splitlines(), fam))
     return out
 

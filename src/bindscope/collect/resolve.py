@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterable
 
@@ -17,10 +18,8 @@ def resolve(name: str) -> tuple[str, ...]:
     for _fam, _type, _proto, _canon, sockaddr in infos:
         addr = str(sockaddr[0])
         if len(sockaddr) >= 4 and sockaddr[3] and "%" not in addr:
-            try:
+            with contextlib.suppress(OSError):
                 addr = f"{addr}%{socket.if_indextoname(sockaddr[3])}"
-            except OSError:
-                pass
         if addr not in seen:
             seen.append(addr)
     return tuple(seen)

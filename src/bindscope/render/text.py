@@ -15,16 +15,29 @@ from ..analyze.explain import Explanation
 from ..analyze.ports import PortReport
 from ..analyze.urls import UrlReport
 
-REACH_STYLE = {"internet": "bold red", "lan": "bold yellow", "vpn": "yellow", "host-only": "cyan",
-               "this-machine": "green", "nobody": "dim"}
+REACH_STYLE = {
+    "internet": "bold red",
+    "lan": "bold yellow",
+    "vpn": "yellow",
+    "host-only": "cyan",
+    "this-machine": "green",
+    "nobody": "dim",
+}
 
 
 def console(file: IO[str] | None = None) -> Console:
     out = file or sys.stdout
     tty = out.isatty()
     width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 120
-    return Console(file=out, highlight=False, markup=False, emoji=False, width=width, no_color=bool(os.environ.get("NO_COLOR")) or None,
-                   soft_wrap=False)
+    return Console(
+        file=out,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        width=width,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+        soft_wrap=False,
+    )
 
 
 def _yes(ok: bool) -> Text:
@@ -32,8 +45,7 @@ def _yes(ok: bool) -> Text:
 
 
 def explain(result: Explanation, con: Console) -> None:
-    binds = ", ".join(
-        b.address + ("" if b.v6only is None else f" (IPV6_V6ONLY={int(b.v6only)})") for b in result.binds)
+    binds = ", ".join(b.address + ("" if b.v6only is None else f" (IPV6_V6ONLY={int(b.v6only)})") for b in result.binds)
     head = Text(f"{result.target}", style="bold")
     if result.port:
         head.append(f"  port {result.port}")
@@ -97,7 +109,11 @@ def port(report: PortReport, con: Console) -> None:
     else:
         con.print(Text(f"{proto} port {report.port} is in use:", style="bold red"))
         for h in report.holders:
-            who = f"pid {', '.join(map(str, h.pids))} {h.process or '?'}" if h.pids else "owner not visible (needs root, or it runs in another PID namespace)"
+            who = (
+                f"pid {', '.join(map(str, h.pids))} {h.process or '?'}"
+                if h.pids
+                else "owner not visible (needs root, or it runs in another PID namespace)"
+            )
             v6 = "" if h.v6only is None else (" v6-only" if h.v6only else " dual-stack")
             con.print(f"  {h.address}:{h.port}{v6}  {who}  {h.user or ''}")
             if h.cmdline:
