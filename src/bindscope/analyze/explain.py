@@ -288,8 +288,8 @@ def _notes_for_bind(
                 f"unless the server sets IPV6_V6ONLY={'1' if dual_default else '0'} itself."
             )
         notes.append(
-            "Servers differ: http.server sets IPV6_V6ONLY=0 (dual-stack); asyncio servers (uvicorn, aiohttp) "
-            "that also bind 0.0.0.0 set it to 1; Windows sockets default to 1. ss shows a dual-stack socket "
+            "Servers differ: http.server sets IPV6_V6ONLY=0 (dual-stack); asyncio's create_server (uvicorn, "
+            "aiohttp) sets it to 1 on every IPv6 socket; Windows sockets default to 1. ss shows a dual-stack socket "
             "as *:PORT and a v6-only one as [::]:PORT. Check the real socket: bindscope port PORT."
         )
     elif ip.version == 4 and ip.is_unspecified and not env.ipv6_disabled:
