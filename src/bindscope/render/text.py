@@ -45,7 +45,10 @@ def _yes(ok: bool) -> Text:
 
 
 def explain(result: Explanation, con: Console) -> None:
-    binds = ", ".join(b.address + ("" if b.v6only is None else f" (IPV6_V6ONLY={int(b.v6only)})") for b in result.binds)
+    binds = ", ".join(
+        b.address + (f" (IPV6_V6ONLY={int(b.v6only)})" if b.address == "::" and b.v6only is not None else "")
+        for b in result.binds
+    )
     head = Text(f"{result.target}", style="bold")
     if result.port:
         head.append(f"  port {result.port}")
