@@ -12,6 +12,11 @@ the router forwards IPv4 and IPv6. Every namespace and link is named with our pi
 is deleted in teardown (finalizer, plus an atexit safety net). Traffic only goes to loopback or to
 the addresses above.
 
+Name lookups inside the lab go to a name server on the namespace's own loopback (none listens: they fail
+at once) via /etc/netns/<ns>/resolv.conf. Servers are killed after each test; they also get
+PR_SET_PDEATHSIG, so even a SIGKILLed pytest leaves no process behind (its namespaces then stay:
+`ip netns list | grep '^bs-'`, then `ip netns del NAME` and `rm -r /etc/netns/NAME`).
+
 Without root or iproute2, or when namespaces cannot be created, lab tests are skipped -- except
 when ``CI=true``, where they fail: CI must really run them.
 """
@@ -45,6 +50,7 @@ STRANGER4, STRANGER6 = "203.0.113.2", "fd42:b1d:0:2::2"
 
 HOSTS = ("laptop", "phone", "router", "stranger", "switch")
 NETNS_ETC = Path("/etc/netns")
+LAB_RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
 FIRST_PORT = 20000  # below the ephemeral range; every namespace is fresh, so all ports are ours
 
 # A holder: binds and listens on each (address, port, v6only) of argv[1] (JSON), prints "ready",
@@ -167,7 +173,7 @@ class Lab:
                 raise LabUnavailable(f"interface name {name!r} is longer than 15 characters")
         self.logdir = Path(tempfile.mkdtemp(prefix=f"bs-lab-{self.tag}-"))
         self._procs: list[tuple[subprocess.Popen, Path]] = []
-        self._hosts_dirs: set[Path] = set()
+        self._hosts_files: set[Path] = set()
         self._created: list[str] = []
         self._ports = itertools.count(FIRST_PORT)
         self._torn_down = False
@@ -205,6 +211,10 @@ class Lab:
                 },
             )
         self._sysctl("router", {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
+        # DNS stays inside the lab: the machine's name server is unreachable from here anyway, and a lookup
+        # (http.server's getfqdn, a name missing from the hosts file) must fail at once, on loopback.
+        for host in HOSTS:
+            self._etc_file(host, "resolv.conf", LAB_RESOLV_CONF)
 
         # Links are created directly inside the namespaces: nothing ever appears in the host's namespace.
         sw, br = ns["switch"], ifn["bridge"]
@@ -270,9 +280,10 @@ class Lab:
         procs, self._procs = self._procs, []
         for proc, _log in procs:
             self._stop(proc)
-        for d in sorted(self._hosts_dirs):
-            shutil.rmtree(d, ignore_errors=True)
-        self._hosts_dirs.clear()
+        for path in sorted(self._hosts_files):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._hosts_files.clear()
 
     @staticmethod
     def _stop(proc: subprocess.Popen) -> None:
@@ -284,7 +295,8 @@ class Lab:
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
         # The process group may still hold children of a server that exited: end them too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -297,7 +309,8 @@ class Lab:
             self.reset()
         finally:
             for name in reversed(self._created):
-                subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
+                with contextlib.suppress(OSError, subprocess.SubprocessError):
+                    subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
             for host in HOSTS:
                 shutil.rmtree(NETNS_ETC / self.ns[host], ignore_errors=True)
             if self._made_netns_etc:
@@ -306,8 +319,9 @@ class Lab:
             # Links were created inside the namespaces and die with them; should one have been left
             # in the host's namespace (it never is), remove it by its unique name.
             for name in self.ifname.values():
-                if subprocess.run(["ip", "link", "show", name], capture_output=True, timeout=10).returncode == 0:
-                    subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=10)
+                with contextlib.suppress(OSError, subprocess.SubprocessError):
+                    if subprocess.run(["ip", "link", "show", name], capture_output=True, timeout=10).returncode == 0:
+                        subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=10)
             shutil.rmtree(self.logdir, ignore_errors=True)
             with contextlib.suppress(ValueError):
                 Lab._alive.remove(self)
@@ -356,13 +370,14 @@ class Lab:
 
     def hold(self, host: str, sockets: Iterable[tuple[str, int, bool | None]], timeout: float = 10) -> subprocess.Popen:
         """Hold listening TCP sockets (address, port, v6only-or-None) in the host; returns once all listen."""
-        proc = self.spawn(host, [sys.executable, "-I", "-c", HOLDER, json.dumps([list(s) for s in sockets])])
+        sockets = [list(s) for s in sockets]
+        proc = self.spawn(host, [sys.executable, "-I", "-c", HOLDER, json.dumps(sockets)])
         deadline = time.monotonic() + timeout
         while "ready" not in self.log_of(proc):
             if proc.poll() is not None:
-                raise AssertionError(f"holder {list(sockets)} in {host} exited: {self.log_of(proc)}")
+                raise AssertionError(f"holder {sockets} in {host} exited: {self.log_of(proc)}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"holder {list(sockets)} in {host} not ready after {timeout}s")
+                raise AssertionError(f"holder {sockets} in {host} not ready after {timeout}s")
             time.sleep(0.02)
         return proc
 
@@ -435,10 +450,14 @@ class Lab:
 
     def netns_hosts(self, host: str, text: str) -> Path:
         """Write /etc/netns/<ns>/hosts: `ip netns exec` bind-mounts it over /etc/hosts for that host."""
+        path = self._etc_file(host, "hosts", text)
+        self._hosts_files.add(path)
+        return path
+
+    def _etc_file(self, host: str, name: str, text: str) -> Path:
         d = NETNS_ETC / self.ns[host]
         d.mkdir(parents=True, exist_ok=True)
-        self._hosts_dirs.add(d)
-        path = d / "hosts"
+        path = d / name
         path.write_text(text)
         return path
 
@@ -453,6 +472,11 @@ class Lab:
                     addr = f"{addr}%{iface['ifname']}"
                 out.append(addr)
         return out
+
+
+def _sigterm_to_interrupt(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills for real
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @atexit.register
@@ -480,11 +504,20 @@ def lab_session() -> Iterator[Lab]:
         if lab is not None:
             lab.teardown()
         raise
+    # A SIGTERM (CI cancelling the job, `timeout`) becomes a KeyboardInterrupt, so that pytest still runs
+    # this fixture's teardown; without it the namespaces would outlive the run.
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
         lab.self_check()
         yield lab
     finally:
-        lab.teardown()
+        try:
+            lab.teardown()
+        finally:
+            if previous == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @pytest.fixture

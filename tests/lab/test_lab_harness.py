@@ -63,6 +63,11 @@ def test_netns_hosts_file(lab):
     assert lab.run("laptop", ["cat", "/etc/hosts"]).stdout != "::1 localhost\n127.0.0.1 localhost\n"
 
 
+def test_dns_stays_inside_the_lab(lab):
+    # name lookups go to loopback in the namespace (refused at once), never to the machine's name server
+    assert lab.run("laptop", ["cat", "/etc/resolv.conf"]).stdout.split("\n")[0] == "nameserver 127.0.0.1"
+
+
 def test_lab_namespaces_exist_only_for_this_run(lab):
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for ns in lab.ns.values():

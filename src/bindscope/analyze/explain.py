@@ -317,8 +317,8 @@ def _notes_for_bind(
         )
     if env.container:
         notes.append(
-            f"This looks like a {env.container} container: other devices reach it only through a published "
-            "port (docker run -p); binding 0.0.0.0 inside the container is right."
+            f"This may be a {env.container} container (its marker files are present). If it is, other devices "
+            "reach it only through a published port (docker run -p), and binding 0.0.0.0 inside it is right."
         )
     if env.wsl == "wsl2" and env.wsl_networking == "nat":
         notes.append(
