@@ -162,7 +162,11 @@ def parse_target(text: str) -> Target:
         ip, zone = _parse_ip(text, raw)
         if ip is None:
             raise BindscopeError(f"target {raw!r} is not a valid IPv6 address (write IPv6 with a port as [ADDR]:PORT)")
-        return Target(raw, "ip", ip=ip, zone=zone)
+        note = None
+        head, _, tail = text.rpartition(":")
+        if tail.isdigit() and len(tail) >= 2 and head and _is_ip(head.split("%")[0]):
+            note = f"read as the IPv6 address {ip}; for {head} port {tail} write [{head}]:{tail}"
+        return Target(raw, "ip", ip=ip, zone=zone, note=note)
 
     host, sep, port_text = text.partition(":")
     port = parse_port(port_text) if sep else None
@@ -235,6 +239,14 @@ def _parse_ip(text: str, raw: str) -> tuple[IPAddress | None, str | None]:
     if all(label.isdigit() for label in labels if label) and any(labels):
         raise BindscopeError(f"target {raw!r}: {addr!r} is not a valid IPv4 address")
     return None, None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_hostname(host: str, raw: str) -> str:

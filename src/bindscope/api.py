@@ -13,10 +13,10 @@ from pathlib import Path
 from .addr import Target, parse_port, parse_target
 from .analyze.explain import Explanation
 from .analyze.explain import explain as _explain
-from .analyze.ports import PortReport, check_port, free_ports
+from .analyze.ports import PortReport, check_port, free_ports, with_bind_tests
 from .analyze.urls import UrlReport
 from .analyze.urls import lan_urls as _lan_urls
-from .errors import BindscopeError
+from .errors import BindscopeError, NoFreePort
 from .model import Snapshot
 
 
@@ -79,22 +79,39 @@ def lan_urls(
 
 
 def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: str = "tcp") -> PortReport:
-    """Is `port` free on every address and family that matters, and who holds it."""
+    """Is `port` free on every address and family that matters, and who holds it. On the
+    live machine every candidate bind is also tried for real (`bind_test`)."""
     number = _port(port)
-    return check_port(snapshot or _live((proto,)), number, proto)
+    if snapshot is not None:
+        return check_port(snapshot, number, proto)
+    from .collect.bindprobe import can_bind
+
+    snap = _live((proto,))
+    report = check_port(snap, number, proto)
+    results = [can_bind(b.address, number, proto, b.v6only) for b in report.binds]
+    nxt = _first_free(snap, number + 1 if number < 65535 else 1024, proto, _WILDCARDS, confirm=True)
+    return with_bind_tests(report, results, nxt)
+
+
+_WILDCARDS: list[tuple[str, bool | None]] = [("0.0.0.0", None), ("::", True)]
 
 
 def find_free_port(
-    near: int = 8000, *, host: str | None = None, snapshot: Snapshot | None = None, proto: str = "tcp", tries: int = 200
+    near: int | str = 8000,
+    *,
+    host: str | None = None,
+    snapshot: Snapshot | None = None,
+    proto: str = "tcp",
+    tries: int = 200,
 ) -> int:
     """A port free on every family and address (never one held on ::1 or 127.0.0.1 only).
 
     On the live machine each candidate is also confirmed by a real bind() on `host`, or
-    on both 0.0.0.0 and :: when no host is given."""
-    near = parse_port(str(near), what="--near port")
+    on both 0.0.0.0 and :: when no host is given. Raises NoFreePort when none is found."""
+    start = parse_port(str(near), what="--near port")
     live = snapshot is None
     snap = snapshot or _live((proto,), resolve=[host] if host else ())
-    binds: list[tuple[str, bool | None]] = [("0.0.0.0", None), ("::", True)]
+    binds = _WILDCARDS
     if host is not None:
         tgt = parse_target(host)
         if tgt.kind not in ("ip", "name", "any") or tgt.port is not None:
@@ -104,16 +121,25 @@ def find_free_port(
             if not result.bindable:
                 raise BindscopeError(f"--host {host}: {result.cannot_bind}")
             binds = [(b.address, b.v6only) for b in result.binds]
+    found = _first_free(snap, start, proto, binds, confirm=live, tries=tries)
+    if found is None:
+        raise NoFreePort(f"no free {proto} port found from {start} in {tries} tries")
+    return found
+
+
+def _first_free(
+    snap: Snapshot, near: int, proto: str, binds: list[tuple[str, bool | None]], *, confirm: bool, tries: int = 200
+) -> int | None:
     if snap.environment.ipv6_disabled:
         binds = [b for b in binds if ":" not in b[0]]
     from .collect.bindprobe import can_bind
 
     for count, port in enumerate(free_ports(snap, near, proto)):
         if count >= tries:
-            break
-        if not live or all(can_bind(addr, port, proto, v6) for addr, v6 in binds):
+            return None
+        if not confirm or all(can_bind(addr, port, proto, v6) for addr, v6 in binds):
             return port
-    raise BindscopeError(f"no free {proto} port found from {near} in {tries} tries")
+    return None
 
 
 def _live(protos: tuple[str, ...], resolve: Iterable[str] = ()) -> Snapshot:

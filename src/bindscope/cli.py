@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common(sp: argparse.ArgumentParser, *, snapshot: bool = True) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/JSON.md)")
         if snapshot:
+            sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/JSON.md)")
             sp.add_argument(
                 "--from",
                 dest="from_file",
@@ -94,8 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
     except Exception as exc:
-        from .errors import BindscopeError
+        from .errors import BindscopeError, NoFreePort
 
+        if isinstance(exc, NoFreePort):
+            sys.stderr.write(f"{PROG}: {exc}\n")
+            return 1
         if isinstance(exc, BindscopeError):
             sys.stderr.write(f"{PROG}: error: {exc}\n")
             return 2
@@ -124,14 +127,20 @@ def _snapshot(args: argparse.Namespace) -> Any:
 def _emit(args: argparse.Namespace, result: Any, view: str, **extra: Any) -> int:
     """Print `result` as JSON, or as text through render.text.<view> (rich is imported
     only for text output)."""
+    machine = getattr(args, "machine", None)
     if args.json:
         data = result.to_dict()
         data.update(extra)
+        if machine:
+            data["machine"] = machine
         print(json.dumps(data, indent=2))
     else:
         from .render import text
 
-        getattr(text, view)(result, text.console(), **extra)
+        con = text.console()
+        if machine:
+            con.print(f"(recorded machine: {machine})", style="dim")
+        getattr(text, view)(result, con, **extra)
     return int(result.exit_code)
 
 
@@ -139,6 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     from . import api
 
     snap = _snapshot(args) if args.command != "snapshot" else None
+    args.machine = snap.source if snap is not None else None
     if args.command == "explain":
         v6only = None if args.v6only is None else args.v6only == "yes"
         return _emit(args, api.explain(args.target, snapshot=snap, v6only=v6only), "explain")
@@ -170,7 +180,10 @@ def _run(args: argparse.Namespace) -> int:
             print(number)
         return 0
     if args.command == "snapshot":
-        data = json.dumps(api.snapshot(listeners=not args.no_listeners).to_dict(), indent=2) + "\n"
+        snap = api.snapshot(listeners=not args.no_listeners)
+        record = snap.to_dict()
+        record["source"] = f"recorded with bindscope {__version__} on {snap.environment.hostname or 'a host'}"
+        data = json.dumps(record, indent=2) + "\n"
         if args.output:
             from pathlib import Path
 

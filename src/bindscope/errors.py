@@ -6,3 +6,7 @@ class BindscopeError(ValueError):
 
     The CLI prints ``bindscope: error: <message>`` on stderr and exits 2.
     """
+
+
+class NoFreePort(BindscopeError):
+    """No free port in the range searched: a finding (exit 1), not bad input."""

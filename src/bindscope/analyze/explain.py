@@ -54,6 +54,7 @@ class Explanation:
     paths: list[Path]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    name_binds: dict[str, list[str]] = field(default_factory=dict)  # names only: see NAME_BIND_STYLES
 
     @property
     def exit_code(self) -> int:
@@ -83,6 +84,8 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
     if target.note:
         notes.append(target.note)
 
+    if v6only is not None and (target.kind == "any" or (target.ip is not None and target.ip.version == 4)):
+        raise BindscopeError("--v6only applies to IPv6 binds such as '::' ('*' always means two sockets)")
     if target.kind == "any":
         binds = [(ipaddress.ip_address("0.0.0.0"), None), (ipaddress.ip_address("::"), None)]
         v6only_eff = True  # '*' = one IPv4 and one IPv6 socket, as ss prints and waitress binds
@@ -130,7 +133,7 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
 
     reach, summary = _summarise(view, paths)
     if cannot:
-        reach, summary = Reach.NOBODY, f"nobody: {cannot}"
+        reach, summary = Reach.NOBODY, f"a server cannot bind {binds[0][0]} here"
     elif binds:
         _notes_for_bind(view, binds, v6only_eff, dual_default, v6only, target, notes, warnings)
     return Explanation(
@@ -146,15 +149,30 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
         paths=paths,
         notes=notes,
         warnings=warnings,
+        name_binds=name_binds(resolved) if resolved else {},
     )
+
+
+# How servers turn a host name into binds (checked against the real software in
+# tests/lab/test_localhost_servers_lab.py). Keys are the `name_binds` keys of the JSON.
+NAME_BIND_STYLES = {
+    "first_ipv4": "an IPv4 socket (Flask/Werkzeug, Django runserver, gunicorn) binds the first IPv4 answer",
+    "first_answer": "python -m http.server --bind and Node's listen (Vite, Next.js) bind the first answer of "
+    "either family",
+    "every_answer": "asyncio's create_server (uvicorn, aiohttp) binds every answer",
+}
+
+
+def name_binds(answers: list[str]) -> dict[str, list[str]]:
+    """What each style of server binds when given a name resolving to `answers` (in order)."""
+    v4 = [a for a in answers if ":" not in a]
+    return {"first_ipv4": v4[:1], "first_answer": answers[:1], "every_answer": list(answers)}
 
 
 def _resolve_name(view: NetView, name: str, notes: list[str], warnings: list[str]) -> tuple[list, list[str]]:
     if name not in view.snap.resolver:
-        raise BindscopeError(
-            f"cannot resolve {name!r} in a recorded snapshot (it records: "
-            f"{', '.join(view.snap.resolver) or 'no names'})"
-        )
+        known = ", ".join(view.snap.resolver) or "no names"
+        raise BindscopeError(f"cannot resolve {name!r} in a recorded snapshot (it records: {known})")
     answers = list(view.snap.resolver[name])
     if not answers:
         raise BindscopeError(f"{name!r} does not resolve on this machine")
@@ -162,18 +180,21 @@ def _resolve_name(view: NetView, name: str, notes: list[str], warnings: list[str
     v4 = [p for p in parsed if p[0].version == 4]
     first = v4[0] if v4 else parsed[0]
     notes.append(f"{name} resolves to {', '.join(answers)} (in this order)")
+    styles = name_binds(answers)
+    said = "; ".join(
+        f"{NAME_BIND_STYLES[key]}: {', '.join(addrs) or 'nothing (no IPv4 answer)'}" for key, addrs in styles.items()
+    )
     notes.append(
-        f"A server given the name {name!r} resolves it itself: a plain IPv4 socket (Flask/Werkzeug, Django, gunicorn, "
-        f"http.server) binds the first IPv4 answer, {hostport(*first[:1], None)}; a server that binds every answer "
-        f"(asyncio's create_server: uvicorn, aiohttp) listens on all of them."
+        f"A server given the name {name!r} resolves it itself, and servers differ: {said}. "
+        f"The rows below are for a server bound to {first[0]}."
     )
     others = [a for a, p in zip(answers, parsed, strict=True) if p != first]
     if others:
         verb = "resolves first to" if parsed[0] != first else "also resolves to"
         warnings.append(
-            f"{name} {verb} {', '.join(others)}, where a server bound to {first[0]} does not listen: a client that "
-            f"tries {others[0]} gets 'connection refused' unless it falls back to {first[0]} (Node 17+ does not). "
-            f"Bind the address the client uses, or type {hostport(first[0], None)} instead of {name}."
+            f"{name} {verb} {', '.join(others)}: a server bound to {first[0]} alone refuses a client that tries "
+            f"{others[0]} unless the client falls back (Node 17+ does not), and a server bound to {others[0]} "
+            f"alone refuses one that tries {first[0]}. Bind both, or type the address instead of {name}."
         )
     return [first], answers
 
@@ -274,13 +295,10 @@ def _notes_for_bind(
         )
     elif ip.version == 6 and ip.is_unspecified:
         if v6only_opt is None:
-            where = (
-                "net.ipv6.bindv6only=0"
-                if env.bindv6only == 0
-                else "net.ipv6.bindv6only=1"
-                if env.bindv6only == 1
-                else f"the {env.platform} default"
-            )
+            if env.platform == "linux" and env.bindv6only in (0, 1):
+                where = f"net.ipv6.bindv6only={env.bindv6only}"
+            else:
+                where = f"the {env.platform} default"
             state = "dual-stack" if dual_default else "IPv6-only"
             notes.append(
                 f"'::' is {state} here ({where}): it takes "

@@ -36,7 +36,7 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"^tailscale|^utun.*tailscale", "tailscale"),
     (r"^(wg|tun|tap|ppp|ipsec|utun|zt|nordlynx|proton|gpd|cscotun)|wireguard|openvpn|tap-windows|vpn", "vpn"),
     (r"^docker\d*$|^br-[0-9a-f]{12}$", "docker"),
-    (r"^veth|^cali|^lxc[0-9a-f]{5}", "veth"),
+    (r"^veth(?!ernet)|^cali|^lxc[0-9a-f]{5}", "veth"),
     (r"^vethernet \(wsl", "wsl"),
     (r"^(vboxnet|vmnet|vnet)\d*|virtualbox|vmware|^vethernet|hyper-v|^bridge\d+$|^utm", "vm"),
     (r"^(virbr|lxcbr|lxdbr|cni|podman|flannel|kube-bridge|incusbr|br\d*$)", "bridge"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..addr import IPAddress, hostport
@@ -74,8 +74,9 @@ class BindCheck:
     address: str
     family: str
     v6only: bool | None
-    would_bind: bool
+    would_bind: bool  # by Linux's rules, from the listener table
     conflicts_with: list[str]
+    bind_test: bool | None = None  # a real bind() on the live machine; None when analysing a snapshot
 
 
 @dataclass
@@ -94,6 +95,21 @@ class PortReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"command": "port", **asdict(self)}
+
+
+def with_bind_tests(report: PortReport, results: list[bool], next_free: int | None) -> PortReport:
+    """Merge real bind() results (one per entry of report.binds) into a report: the port
+    is free only when nothing listens on it and every real bind succeeded."""
+    binds = [replace(b, bind_test=ok) for b, ok in zip(report.binds, results, strict=True)]
+    notes = list(report.notes)
+    odd = [b for b in binds if b.bind_test is False and b.would_bind]
+    if odd:
+        notes.append(
+            f"bind() fails on {', '.join(b.address for b in odd)} although nothing listens there: a socket "
+            "is bound without listening (a client socket, or a server that has not called listen yet)"
+        )
+    free = report.free and all(results)
+    return replace(report, binds=binds, free=free, next_free=next_free, notes=notes)
 
 
 def candidates(view: NetView) -> Iterator[tuple[IPAddress, str | None, bool | None]]:
@@ -138,6 +154,10 @@ def check_port(snap: Snapshot, port: int, proto: str = "tcp") -> PortReport:
         notes.append(
             f"bind verdicts follow Linux rules; on {view.env.platform} SO_REUSEADDR may let a wildcard bind "
             "share a port with a specific address"
+        )
+    if proto == "udp":
+        notes.append(
+            "UDP sockets that both set SO_REUSEADDR may share a port; these verdicts assume the holder did not"
         )
     if held and any(h.v6only is None and h.family == "ipv6" for h in held):
         notes.append("IPV6_V6ONLY of an IPv6 holder is unknown here: counted as dual-stack")

@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..addr import url
+from ..addr import hostport, url
 from ..model import Reach, Snapshot
 from .netview import KIND_LABELS, VIRTUAL_KINDS, NetView, accepts
 from .ports import Holder, holders_of
@@ -29,7 +29,7 @@ class Url:
 @dataclass
 class UrlReport:
     port: int
-    status: str  # ok | loopback-only | nothing-listening | no-network-address
+    status: str  # ok | host-only | loopback-only | nothing-listening | no-network-address
     best: str | None
     local: list[Url]
     network: list[Url]
@@ -62,13 +62,17 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
             f"Nothing is listening on TCP port {port} on this machine. Start the server, or see why with: {doctor}",
         )
 
+    unknown_v6only = [h for h in held if h.family == "ipv6" and h.ip.is_unspecified and h.v6only is None]
+
     def taken(ip: Any, zone: str | None) -> bool:
-        return any(accepts(h.ip, _zone(h.address), _v6only(view, h.v6only), ip, zone) is None for h in held)
+        # An unknown IPV6_V6ONLY (non-Linux collectors) counts as dual-stack, as `port` does:
+        # better to list a URL with a warning than to hide the one that works.
+        return any(accepts(h.ip, _zone(h.address), bool(h.v6only), ip, zone) is None for h in held)
 
     local: list[Url] = []
     network: list[Url] = []
     for a in view.addrs:
-        if not taken(a.ip, a.zone):
+        if not taken(a.ip, a.zone) or (a.hidden and not show_all):
             continue
         item = Url(
             url(a.ip, port, scheme, a.zone),
@@ -82,11 +86,13 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
             a.hidden,
             a.hidden_why,
         )
-        if a.audience == Reach.THIS_MACHINE:
-            local.append(item)
-        elif show_all or not a.hidden:
-            network.append(item)
+        (local if a.audience == Reach.THIS_MACHINE else network).append(item)
     warnings: list[str] = []
+    if unknown_v6only and any(u.address.count(".") == 3 for u in local + network):
+        warnings.append(
+            f"IPV6_V6ONLY of the socket on [::]:{port} is not known on {view.env.platform}: its IPv4 "
+            "URLs work only if the server made it dual-stack (http.server does)"
+        )
     answers = [ipaddress.ip_address(x.split("%")[0]) for x in snap.resolver.get("localhost", ())]
     ok = [ip for ip in answers if taken(ip, None)]
     if ok:
@@ -107,43 +113,54 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
         )
         if answers[0] not in ok:
             warnings.append(
-                f"localhost resolves first to {answers[0]}, where nothing listens on {port}: clients "
-                f"that do not fall back (Node 17+) fail; use {local[1].url if len(local) > 1 else ok[0]}"
+                f"localhost resolves first to {answers[0]}, where nothing listens on port {port}: "
+                f"clients that do not fall back to {ok[0]} (Node 17+) fail; type "
+                f"{url(ok[0], port, scheme)}"
             )
     elif answers and local:
-        warnings.append(
-            f"localhost resolves to {', '.join(map(str, answers))}, none of which this server listens on: "
-            f"type {local[0].url}"
+        said = ", ".join(map(str, answers))
+        warnings.append(f"localhost resolves to {said} only, where this server does not listen: type {local[0].url}")
+
+    usable = [u for u in network if not u.hidden]
+    beyond = [u for u in usable if Reach.from_label(u.audience) >= Reach.VPN]
+    binds = ", ".join(sorted({hostport(h.address, None) for h in held}))
+    if beyond:
+        best = beyond[0].url
+        return UrlReport(port, "ok", best, local, network, holders, f"Other devices can use {best}", warnings, show_all)
+    if usable:
+        where = "the Windows host only (WSL2 NAT)" if view.env.wsl == "wsl2" else "containers and VMs on this host"
+        return UrlReport(
+            port,
+            "host-only",
+            usable[0].url,
+            local,
+            network,
+            holders,
+            f"Port {port} is reachable from {where}, not from other devices on your network. {doctor}",
+            warnings,
+            show_all,
         )
-    if not network:
-        any_net = any(a.audience > Reach.THIS_MACHINE for a in view.addrs if taken(a.ip, a.zone))
-        binds = ", ".join(sorted({h.address for h in held}))
-        if any_net:
-            status, msg = (
-                "no-network-address",
-                (
-                    f"Port {port} is reachable only through hidden addresses "
-                    f"(link-local, virtual links); --all lists them. {doctor}"
-                ),
-            )
-        elif local:
-            status, msg = (
-                "loopback-only",
-                (
-                    f"Port {port} listens on {binds} only: this machine can connect, other "
-                    f"devices cannot. See why and how to change it: {doctor}"
-                ),
-            )
-        else:
-            status, msg = "no-network-address", f"Port {port} listens on {binds}, which no usable address leads to."
-        return UrlReport(port, status, None, local, network, holders, msg, warnings, show_all)
-    best = next((u.url for u in network if not u.hidden), network[0].url)
-    return UrlReport(port, "ok", best, local, network, holders, f"Other devices can use {best}", warnings, show_all)
+    hidden_ok = any(taken(a.ip, a.zone) for a in view.addrs if a.hidden and a.audience > Reach.THIS_MACHINE)
+    if hidden_ok:
+        status, msg = (
+            "no-network-address",
+            (
+                f"Port {port} listens on {binds}, reachable only through addresses a "
+                f"browser cannot use (link-local, down, virtual links). {doctor}"
+            ),
+        )
+    elif local:
+        status, msg = (
+            "loopback-only",
+            (
+                f"Port {port} listens on {binds} only: this machine can connect, other "
+                f"devices cannot. See why and how to change it: {doctor}"
+            ),
+        )
+    else:
+        status, msg = "no-network-address", f"Port {port} listens on {binds}, which no usable address leads to."
+    return UrlReport(port, status, None, local, network, holders, msg, warnings, show_all)
 
 
 def _zone(address: str) -> str | None:
     return address.split("%", 1)[1] if "%" in address else None
-
-
-def _v6only(view: NetView, v6only: bool | None) -> bool:
-    return view.v6only_default() if v6only is None else v6only

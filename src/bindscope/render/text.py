@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..addr import hostport
 from ..analyze.explain import Explanation
 from ..analyze.ports import PortReport
 from ..analyze.urls import UrlReport
@@ -25,11 +26,18 @@ REACH_STYLE = {
 }
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; let the CLI decide (a reader that stopped early is no error)
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(file: IO[str] | None = None) -> Console:
     out = file or sys.stdout
     tty = out.isatty()
     width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 120
-    return Console(
+    return _Console(
         file=out,
         highlight=False,
         markup=False,
@@ -107,8 +115,14 @@ def urls(report: UrlReport, con: Console, qr: str | None = None) -> None:
 
 def port(report: PortReport, con: Console) -> None:
     proto = report.proto.upper()
+    tested = any(b.bind_test is not None for b in report.binds)
     if report.free:
-        con.print(Text(f"{proto} port {report.port} is free on every address and family.", style="green"))
+        how = " (a real bind() succeeded on each)" if tested else ""
+        con.print(Text(f"{proto} port {report.port} is free on every address and family{how}.", style="green"))
+    elif not report.holders:
+        con.print(
+            Text(f"{proto} port {report.port} is not free: nothing listens on it, but bind() fails.", style="bold red")
+        )
     else:
         con.print(Text(f"{proto} port {report.port} is in use:", style="bold red"))
         for h in report.holders:
@@ -117,16 +131,23 @@ def port(report: PortReport, con: Console) -> None:
                 if h.pids
                 else "owner not visible (needs root, or it runs in another PID namespace)"
             )
-            v6 = "" if h.v6only is None else (" v6-only" if h.v6only else " dual-stack")
-            con.print(f"  {h.address}:{h.port}{v6}  {who}  {h.user or ''}")
+            v6 = (
+                ""
+                if h.v6only is None or h.address.split("%")[0] != "::"
+                else (" v6-only" if h.v6only else " dual-stack")
+            )
+            con.print(f"  {hostport(h.address, h.port)}{v6}  {who}  {h.user or ''}")
             if h.cmdline:
                 con.print(Text(f"      {' '.join(h.cmdline)}", style="dim"))
+    if not report.free:
         table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False)
-        for col in ("a server binding", "would start", "blocked by"):
+        rules = "by the rules" if tested else "would start"
+        for col in ("a server binding", rules, *(["real bind()"] if tested else []), "blocked by"):
             table.add_column(col)
         for b in report.binds:
-            label = b.address + ("" if b.v6only is None else (" (v6-only)" if b.v6only else " (dual-stack)"))
-            table.add_row(label, _yes(b.would_bind), ", ".join(b.conflicts_with))
+            label = b.address + ("" if b.address != "::" else (" (v6-only)" if b.v6only else " (dual-stack)"))
+            real = [_yes(b.bind_test)] if tested and b.bind_test is not None else ([""] if tested else [])
+            table.add_row(label, _yes(b.would_bind), *real, ", ".join(b.conflicts_with))
         con.print(table)
     if report.next_free is not None and not report.free:
         con.print(f"Next free port: {report.next_free}")
