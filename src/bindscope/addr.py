@@ -88,7 +88,9 @@ def url(host: str | IPAddress, port: int | None, scheme: str = "http", zone: str
 def parse_port(text: str, *, what: str = "port") -> int:
     text = text.strip()
     if not text.isdigit() or not text.isascii():
-        raise BindscopeError(f"{what} {text!r} is not a number (expected 1-65535)")
+        raise BindscopeError(f"{what} {text[:20]!r} is not a number (expected 1-65535)")
+    if len(text.lstrip("0")) > 5:
+        raise BindscopeError(f"{what} {text[:20]}{'...' if len(text) > 20 else ''} is out of range (expected 1-65535)")
     value = int(text)
     if not 1 <= value <= 65535:
         raise BindscopeError(f"{what} {value} is out of range (expected 1-65535)")

@@ -7,8 +7,11 @@ as the live machine.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -157,7 +160,7 @@ class Snapshot:
             raise BindscopeError(f"snapshot: version {version!r} is not supported (expected {SNAPSHOT_VERSION})")
         try:
             env = _build(Environment, data.get("environment") or {})
-            if env.ephemeral_ports is not None:
+            if isinstance(env.ephemeral_ports, list):
                 env = _replace(env, ephemeral_ports=tuple(env.ephemeral_ports))
             interfaces = tuple(
                 _replace(
@@ -216,8 +219,59 @@ def _lists(value: Any) -> Any:
     return value
 
 
+def _conforms(value: Any, hint: Any) -> bool:
+    """Does `value` match a dataclass field annotation (the few forms the model uses)?"""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (types.UnionType, typing.Union):
+        return any(_conforms(value, a) for a in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_conforms(v, a) for v, a in zip(value, args, strict=True))
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _conforms(k, args[0]) and _conforms(v, args[1]) for k, v in value.items()
+        )
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, hint)
+    return isinstance(value, hint)
+
+
+def _check_types(obj: Any) -> None:
+    hints = typing.get_type_hints(type(obj))
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if not _conforms(value, hints[f.name]):
+            raise BindscopeError(f"snapshot: {type(obj).__name__}.{f.name} has a wrong type ({value!r:.40})")
+        if isinstance(value, tuple):
+            for item in value:
+                if dataclasses.is_dataclass(item):
+                    _check_types(item)
+
+
 def _validate(snap: Snapshot) -> None:
-    """Parse every address once so that analysis never meets a malformed one."""
+    """Check every field's type and parse every address once, so that analysis never meets
+    a malformed snapshot."""
+    _check_types(snap.environment)
+    for group in (snap.interfaces, snap.routes, snap.listeners):
+        for item in group:
+            _check_types(item)
+    if not isinstance(snap.owners_unknown, int):
+        raise BindscopeError("snapshot: owners_unknown must be a number")
+    for r in snap.routes:
+        if r.family not in ("ipv4", "ipv6"):
+            raise BindscopeError(f"snapshot: route family {r.family!r} (expected ipv4 or ipv6)")
+    for item in snap.listeners:
+        if item.proto not in ("tcp", "udp") or item.family not in ("ipv4", "ipv6"):
+            raise BindscopeError(f"snapshot: listener proto/family {item.proto!r}/{item.family!r}")
     for iface in snap.interfaces:
         for a in iface.addresses:
             a.network  # noqa: B018 - raises ValueError when malformed

@@ -328,7 +328,8 @@ def _notes_for_bind(
         )
         port = target.port or "PORT"
         there = f"; from another device: {hostport(best.ip, None)}:{port}" if best else ""
-        notes.append(f"{ip} is an address to bind, not to type: in a browser here use 127.0.0.1:{port}{there}.")
+        here = "[::1]" if ip.version == 6 and v6only_eff else "127.0.0.1"
+        notes.append(f"{ip} is an address to bind, not to type: in a browser here use {here}:{port}{there}.")
         warnings.append(
             "Every device that can route to this machine can connect. Never bind a debug server "
             "(Werkzeug debugger, flask --debug, runserver_plus) or a database this way."
