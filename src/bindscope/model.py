@@ -166,7 +166,8 @@ class Snapshot:
                 _replace(
                     _build(Interface, i),
                     addresses=tuple(
-                        _replace(_build(IfAddr, a), flags=tuple(a.get("flags", ()))) for a in i.get("addresses", ())
+                        _replace(_build(IfAddr, a), flags=_seq(a.get("flags", ()), "flags"))
+                        for a in i.get("addresses", ())
                     ),
                     hw=dict(i.get("hw") or {}),
                 )
@@ -175,7 +176,9 @@ class Snapshot:
             routes = tuple(_build(Route, r) for r in data.get("routes", ()))
             listeners = tuple(
                 _replace(
-                    _build(Listener, item), pids=tuple(item.get("pids", ())), cmdline=tuple(item.get("cmdline", ()))
+                    _build(Listener, item),
+                    pids=_seq(item.get("pids", ()), "pids"),
+                    cmdline=_seq(item.get("cmdline", ()), "cmdline"),
                 )
                 for item in data.get("listeners", ())
             )
@@ -196,6 +199,12 @@ class Snapshot:
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             raise BindscopeError(f"snapshot: malformed ({exc})") from None
         return snap
+
+
+def _seq(value: Any, name: str) -> tuple:
+    if not isinstance(value, list | tuple):
+        raise BindscopeError(f"snapshot: {name} must be a list, not {type(value).__name__}")
+    return tuple(value)
 
 
 def _build(cls: type, data: Any) -> Any:

@@ -448,6 +448,20 @@ class Lab:
             pytest.fail("bindscope is not importable: run `pip install -e .` first", pytrace=False)
         return proc
 
+    def bindscope_json(self, host: str, *args: str, expect_rc: int = 0) -> dict:
+        """Run `bindscope ARGS --json` in the host; check the exit code and parse the JSON."""
+        proc = self.bindscope(host, *args, "--json")
+        what = " ".join(args)
+        assert proc.returncode == expect_rc, (
+            f"{what}: exit {proc.returncode}, expected {expect_rc}\n{proc.stdout}\n{proc.stderr}"
+        )
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"{what} --json printed no JSON:\n{proc.stdout}\n{proc.stderr}")
+        assert data["command"] == args[0]
+        return data
+
     def netns_hosts(self, host: str, text: str) -> Path:
         """Write /etc/netns/<ns>/hosts: `ip netns exec` bind-mounts it over /etc/hosts for that host."""
         path = self._etc_file(host, "hosts", text)

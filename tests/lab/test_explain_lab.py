@@ -4,7 +4,6 @@ laptop itself, from the phone on the same LAN and from the stranger behind the r
 from __future__ import annotations
 
 import ipaddress
-import json
 import sys
 
 import pytest
@@ -20,16 +19,7 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def _explain(lab, *args: str, expect_rc: int = 0) -> dict:
-    proc = lab.bindscope("laptop", "explain", *args, "--json")
-    assert proc.returncode == expect_rc, (
-        f"explain {' '.join(args)}: exit {proc.returncode}, expected {expect_rc}\n{proc.stdout}\n{proc.stderr}"
-    )
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"explain {' '.join(args)} --json printed no JSON:\n{proc.stdout}\n{proc.stderr}")
-    assert data["command"] == "explain"
-    return data
+    return lab.bindscope_json("laptop", "explain", *args, expect_rc=expect_rc)
 
 
 def _check_paths_against_reality(lab, data: dict, port: int) -> None:

@@ -4,7 +4,6 @@ software in the laptop namespace and read back through `bindscope port --json`."
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 
@@ -16,60 +15,56 @@ HOSTS = "::1 localhost\n127.0.0.1 localhost\n"
 
 
 def _bound(lab, port: int) -> list[str]:
-    out = lab.bindscope("laptop", "port", str(port), "--json")
-    assert out.returncode == 1, out.stderr  # in use
-    return sorted(h["address"] for h in json.loads(out.stdout)["holders"])
+    data = lab.bindscope_json("laptop", "port", str(port), expect_rc=1)  # in use
+    return sorted(h["address"] for h in data["holders"])
 
 
 def _predicted(lab, style: str) -> list[str]:
     """What `bindscope explain localhost` predicts a server of this style binds."""
-    out = lab.bindscope("laptop", "explain", "localhost", "--json")
-    assert out.returncode == 0, out.stderr
-    return sorted(json.loads(out.stdout)["name_binds"][style])
+    return sorted(lab.bindscope_json("laptop", "explain", "localhost")["name_binds"][style])
+
+
+def _start(lab, argv: list[str]) -> int:
+    lab.netns_hosts("laptop", HOSTS)
+    port = lab.port()
+    argv = [a.replace("{port}", str(port)) for a in argv]
+    lab.wait_listening("laptop", port, lab.spawn("laptop", argv))
+    return port
 
 
 def test_http_server_binds_the_first_answer_of_either_family(lab):
-    lab.netns_hosts("laptop", HOSTS)
-    port = lab.port()
-    proc = lab.spawn("laptop", [sys.executable, "-m", "http.server", "--bind", "localhost", str(port)])
-    lab.wait_listening("laptop", port, proc)
+    port = _start(lab, [sys.executable, "-m", "http.server", "--bind", "localhost", "{port}"])
     assert _bound(lab, port) == _predicted(lab, "first_answer") == ["::1"]
 
 
+ASYNCIO = """
+import asyncio, sys
+async def main():
+    srv = await asyncio.start_server(lambda r, w: None, 'localhost', int(sys.argv[1]))
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+PLAIN_IPV4 = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET)
+s.bind(('localhost', int(sys.argv[1])))
+s.listen()
+time.sleep(60)
+"""
+
+
 def test_asyncio_create_server_binds_every_answer(lab):
-    lab.netns_hosts("laptop", HOSTS)
-    port = lab.port()
-    code = (
-        "import asyncio\n"
-        "async def main():\n"
-        f"    srv = await asyncio.start_server(lambda r, w: None, 'localhost', {port})\n"
-        "    print('ready', flush=True)\n"
-        "    await asyncio.sleep(60)\n"
-        "asyncio.run(main())\n"
-    )
-    proc = lab.spawn("laptop", [sys.executable, "-c", code])
-    lab.wait_listening("laptop", port, proc)
+    port = _start(lab, [sys.executable, "-c", ASYNCIO, "{port}"])
     assert _bound(lab, port) == _predicted(lab, "every_answer") == ["127.0.0.1", "::1"]
 
 
 def test_plain_ipv4_socket_binds_the_first_ipv4_answer(lab):
-    lab.netns_hosts("laptop", HOSTS)
-    port = lab.port()
-    code = (
-        "import socket, time\n"
-        "s = socket.socket(socket.AF_INET)\n"
-        f"s.bind(('localhost', {port})); s.listen()\n"
-        "time.sleep(60)\n"
-    )
-    proc = lab.spawn("laptop", [sys.executable, "-c", code])
-    lab.wait_listening("laptop", port, proc)
+    port = _start(lab, [sys.executable, "-c", PLAIN_IPV4, "{port}"])
     assert _bound(lab, port) == _predicted(lab, "first_ipv4") == ["127.0.0.1"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed (CI installs it)")
 def test_node_listen_binds_the_first_answer_of_either_family(lab):
-    lab.netns_hosts("laptop", HOSTS)
-    port = lab.port()
-    proc = lab.spawn("laptop", ["node", "-e", f"require('net').createServer().listen({port}, 'localhost')"])
-    lab.wait_listening("laptop", port, proc)
+    port = _start(lab, ["node", "-e", "require('net').createServer().listen(+process.argv[1], 'localhost')", "{port}"])
     assert _bound(lab, port) == _predicted(lab, "first_answer") == ["::1"]

@@ -4,7 +4,6 @@ real bind attempt in the laptop's namespace while a real socket holds the port."
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 
 import pytest
@@ -33,15 +32,7 @@ def _norm(address: str) -> str:
 
 
 def _port(lab, port: int, expect_rc: int) -> dict:
-    proc = lab.bindscope("laptop", "port", str(port), "--json")
-    assert proc.returncode == expect_rc, (
-        f"port {port}: exit {proc.returncode}, expected {expect_rc}\n{proc.stdout}\n{proc.stderr}"
-    )
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"port {port} --json printed no JSON:\n{proc.stdout}\n{proc.stderr}")
-    assert data["command"] == "port"
+    data = lab.bindscope_json("laptop", "port", str(port), expect_rc=expect_rc)
     assert data["port"] == port
     assert data["proto"] == "tcp"
     return data

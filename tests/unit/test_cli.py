@@ -145,6 +145,9 @@ WRONG_SHAPES = [
     {"interfaces": [{"name": "x", "addresses": [{"address": 5, "prefixlen": 24}]}]},
     {"interfaces": [{"name": "x", "hw": 5}]},
     {"owners_unknown": "x"},
+    # a string where a list of strings belongs: tuple("tentative") would silently become 9 one-letter flags
+    {"interfaces": [{"name": "x", "addresses": [{"address": "10.0.0.2", "prefixlen": 24, "flags": "tentative"}]}]},
+    {"listeners": [{"proto": "tcp", "address": "10.0.0.2", "port": 8000, "family": "ipv4", "cmdline": "flask run"}]},
     # Wrong types that from_dict lets through today and that analysis then trips over:
     {"interfaces": [{"name": 5, "addresses": [{"address": "10.0.0.2", "prefixlen": 24}]}]},
     {"environment": {"ephemeral_ports": [1]}},

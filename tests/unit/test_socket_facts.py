@@ -38,8 +38,11 @@ def test_http_server_on_wildcard_v6_is_dual_stack() -> None:
     from bindscope.collect.bindprobe import can_bind
 
     port = next(p for p in range(38000, 38200) if can_bind("::", p, v6only=False))
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "::", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "::", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         found: list = []
