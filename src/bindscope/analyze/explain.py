@@ -269,7 +269,7 @@ def _summarise(view: NetView, paths: list[Path]) -> tuple[Reach, str]:
         for p in items:
             by_iface.setdefault(p.interface, []).append(p.address)
         phrase = AUDIENCE_PHRASES[level]
-        if level == Reach.HOST_ONLY and view.env.wsl == "wsl2":
+        if level == Reach.HOST_ONLY and view.env.wsl == "wsl2" and view.env.wsl_networking == "nat":
             phrase = "the Windows host (WSL2 NAT: not the LAN)"
         vias = "; ".join(f"{name} {', '.join(addrs)}" for name, addrs in by_iface.items())
         parts.append(f"{phrase} via {vias}")

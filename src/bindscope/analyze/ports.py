@@ -104,12 +104,19 @@ def with_bind_tests(report: PortReport, results: list[bool], next_free: int | No
     notes = list(report.notes)
     odd = [b for b in binds if b.bind_test is False and b.would_bind]
     if odd:
-        notes.append(
-            f"bind() fails on {', '.join(b.address for b in odd)} although nothing listens there: a socket "
-            "is bound without listening (a client socket, or a server that has not called listen yet)"
-        )
+        if report.port < 1024:
+            why = "this user may not bind ports below 1024 (root or CAP_NET_BIND_SERVICE), or a socket is bound there"
+        else:
+            why = "a socket is bound without listening (a client socket, or a server that has not called listen yet)"
+        notes.append(f"bind() fails on {', '.join(_label(b) for b in odd)} although nothing listens there: {why}")
     free = report.free and all(results)
     return replace(report, binds=binds, free=free, next_free=next_free, notes=notes)
+
+
+def _label(b: BindCheck) -> str:
+    if b.address == "::":
+        return ":: (v6-only)" if b.v6only else ":: (dual-stack)"
+    return b.address
 
 
 def candidates(view: NetView) -> Iterator[tuple[IPAddress, str | None, bool | None]]:
@@ -155,7 +162,7 @@ def check_port(snap: Snapshot, port: int, proto: str = "tcp") -> PortReport:
             f"bind verdicts follow Linux rules; on {view.env.platform} SO_REUSEADDR may let a wildcard bind "
             "share a port with a specific address"
         )
-    if proto == "udp":
+    if proto == "udp" and held:
         notes.append(
             "UDP sockets that both set SO_REUSEADDR may share a port; these verdicts assume the holder did not"
         )

@@ -128,7 +128,8 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
         best = beyond[0].url
         return UrlReport(port, "ok", best, local, network, holders, f"Other devices can use {best}", warnings, show_all)
     if usable:
-        where = "the Windows host only (WSL2 NAT)" if view.env.wsl == "wsl2" else "containers and VMs on this host"
+        wsl_nat = view.env.wsl == "wsl2" and view.env.wsl_networking == "nat"
+        where = "the Windows host only (WSL2 NAT)" if wsl_nat else "containers and VMs on this host"
         return UrlReport(
             port,
             "host-only",
