@@ -38,8 +38,8 @@ class Scope(enum.StrEnum):
 
 def scope_of(ip: IPAddress) -> Scope:
     """Classify an address by what kind of network can route to it."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return scope_of(ip.ipv4_mapped)
+    if unmapped(ip) is not ip:
+        return scope_of(unmapped(ip))
     if ip.is_unspecified:
         return Scope.UNSPECIFIED
     if ip.is_loopback:
@@ -57,6 +57,12 @@ def scope_of(ip: IPAddress) -> Scope:
     if ip.is_global:
         return Scope.PUBLIC
     return Scope.PRIVATE
+
+
+def unmapped(ip: IPAddress) -> IPAddress:
+    """The IPv4 address behind an IPv4-mapped IPv6 address (::ffff:a.b.c.d), else `ip`."""
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return mapped or ip
 
 
 def family(ip: IPAddress) -> str:

@@ -157,11 +157,11 @@ def test_netlink_and_procfs_agree(opened):
 def test_owners_maps_inodes_to_pids(opened):
     from bindscope.collect import sockdiag
 
-    found, _complete = sockdiag.owners({o.inode for o in opened})
+    found = sockdiag.owners({o.inode for o in opened})
     for o in opened:
         assert found.get(o.inode) == [os.getpid()]
     # an inode no process holds maps to nothing
-    missing, _ = sockdiag.owners({2**62})
+    missing = sockdiag.owners({2**62})
     assert missing == {}
 
 

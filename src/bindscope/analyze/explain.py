@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..addr import IPAddress, Scope, Target, hostport, scope_of, url
+from ..addr import IPAddress, Scope, Target, hostport, scope_of, unmapped, url
 from ..errors import BindscopeError
 from ..model import Reach, Snapshot
 from .netview import KIND_LABELS, Addr, NetView, accepts
@@ -211,10 +211,9 @@ def _cannot_bind(view: NetView, ip: IPAddress, zone: str | None) -> str | None:
         owners = [a.iface.name for a in view.addrs if a.ip == ip]
         hint = f" (write {ip}%{owners[0]})" if owners else ""
         return f"{ip} is link-local: binding it needs the interface as a zone{hint}"
-    mapped = ip.ipv4_mapped if ip.version == 6 else None
-    if view.is_local(mapped or ip, zone):
+    if view.is_local(unmapped(ip), zone):
         return None
-    nonlocal_ok = env.ipv4_nonlocal_bind if (mapped or ip).version == 4 else env.ipv6_nonlocal_bind
+    nonlocal_ok = env.ipv4_nonlocal_bind if unmapped(ip).version == 4 else env.ipv6_nonlocal_bind
     if nonlocal_ok:
         return None
     where = f" on {zone}" if zone else ""

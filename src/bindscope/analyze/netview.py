@@ -4,12 +4,11 @@ Snapshot."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..addr import IPAddress, Scope, scope_of
+from ..addr import IPAddress, Scope, scope_of, unmapped
 from ..model import Environment, IfAddr, Interface, Reach, Snapshot
 
 # Interface kinds, with the label a person reads. Order = how URLs are listed after the
@@ -212,13 +211,6 @@ def _hidden_why(iface: Interface, kind: str, a: IfAddr, ip: IPAddress) -> str | 
 
 
 # -- which socket takes a connection to which address (Linux/BSD semantics) -----------------
-def as_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    if ip.version == 4:
-        return ip  # type: ignore[return-value]
-    mapped = ip.ipv4_mapped  # type: ignore[union-attr]
-    return mapped
-
-
 def accepts(bind: IPAddress, bind_zone: str | None, v6only: bool, dest: IPAddress, dest_zone: str | None) -> str | None:
     """None when a socket bound to `bind` takes a connection to `dest` on the same port;
     otherwise the reason it does not, in words a person reads."""
@@ -232,8 +224,7 @@ def accepts(bind: IPAddress, bind_zone: str | None, v6only: bool, dest: IPAddres
     if dest.version == 4:
         if v6only:
             return "IPV6_V6ONLY is set: this IPv6 socket does not take IPv4 clients"
-        mapped = as_v4(bind)
-        if bind.is_unspecified or (mapped is not None and mapped == dest):
+        if bind.is_unspecified or unmapped(bind) == dest:
             return None
         return f"an IPv6 socket bound to {bind} does not take IPv4 clients"
     if bind.is_unspecified:

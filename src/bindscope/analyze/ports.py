@@ -7,17 +7,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..addr import IPAddress, hostport
+from ..addr import IPAddress, hostport, unmapped
 from ..model import Listener, Snapshot
 from .netview import NetView
 
 V4_ANY = ipaddress.ip_address("0.0.0.0")
 V6_ANY = ipaddress.ip_address("::")
-
-
-def _norm(ip: IPAddress) -> IPAddress:
-    mapped = ip.ipv4_mapped if ip.version == 6 else None
-    return mapped or ip
 
 
 def bind_conflict(cand: IPAddress, cand_v6only: bool | None, held: IPAddress, held_v6only: bool | None) -> bool:
@@ -28,10 +23,10 @@ def bind_conflict(cand: IPAddress, cand_v6only: bool | None, held: IPAddress, he
     only a dual-stack `::` (IPV6_V6ONLY=0) overlaps IPv4, and a v4-mapped IPv6 address
     behaves as its IPv4 address. An unknown v6only counts as dual-stack (the safe answer).
     """
-    if held.version == 6 and held.ipv4_mapped is not None and not held_v6only:
-        held, held_v6only = held.ipv4_mapped, None
-    if cand.version == 6 and cand.ipv4_mapped is not None and not cand_v6only:
-        cand, cand_v6only = cand.ipv4_mapped, None
+    if unmapped(held) is not held and not held_v6only:
+        held, held_v6only = unmapped(held), None
+    if unmapped(cand) is not cand and not cand_v6only:
+        cand, cand_v6only = unmapped(cand), None
     if cand.version == held.version:
         return cand == held or cand.is_unspecified or held.is_unspecified
     if cand.version == 4:  # held is IPv6

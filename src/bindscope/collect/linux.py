@@ -184,7 +184,7 @@ def listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[Listener],
     except (sockdiag.NetlinkUnavailable, OSError):
         raw = sockdiag.listeners_procfs(protos)
     inodes = {r[5] for r in raw if r[5]}
-    owned, _complete = sockdiag.owners(inodes)
+    owned = sockdiag.owners(inodes)
     out: list[Listener] = []
     unknown = 0
     users: dict[int, str | None] = {}

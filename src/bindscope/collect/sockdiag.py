@@ -149,26 +149,24 @@ def parse_proc_net(lines: Iterable[str], proto: str, family: str, want_state: st
 
 
 # -- owners ---------------------------------------------------------------------------------
-def owners(inodes: set[int], proc: str = "/proc") -> tuple[dict[int, list[int]], bool]:
+def owners(inodes: set[int], proc: str = "/proc") -> dict[int, list[int]]:
     """Map socket inode -> pids by scanning every /proc/*/fd.
 
-    Returns (mapping, complete): complete is False when some fd directories were unreadable
-    (not root). A socket shared by several processes (pre-fork servers) keeps all its pids.
+    Unreadable fd directories (not root) are skipped. A socket shared by several processes
+    (pre-fork servers) keeps all its pids.
     """
     found: dict[int, list[int]] = {}
-    complete = True
     if not inodes:
-        return found, True
+        return found
     try:
         pids = [int(p) for p in os.listdir(proc) if p.isdigit()]
     except OSError:
-        return found, False
+        return found
     for pid in pids:
         fd_dir = f"{proc}/{pid}/fd"
         try:
             fds = os.listdir(fd_dir)
         except OSError:
-            complete = False
             continue
         for fd in fds:
             try:
@@ -181,4 +179,4 @@ def owners(inodes: set[int], proc: str = "/proc") -> tuple[dict[int, list[int]],
                     owners_of = found.setdefault(inode, [])
                     if pid not in owners_of:
                         owners_of.append(pid)
-    return found, complete
+    return found
