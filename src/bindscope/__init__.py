@@ -17,6 +17,7 @@ _API = {
     "lan_urls": "api",
     "check_port_use": "api",
     "find_free_port": "api",
+    "listeners": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",

@@ -7,8 +7,9 @@ is analysed exactly like this one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .addr import Target, parse_port, parse_target
 from .analyze.explain import Explanation
@@ -17,7 +18,10 @@ from .analyze.ports import PortReport, check_port, free_ports, with_bind_tests
 from .analyze.urls import UrlReport
 from .analyze.urls import lan_urls as _lan_urls
 from .errors import BindscopeError, NoFreePort
-from .model import Snapshot
+from .model import Reach, Snapshot
+
+if TYPE_CHECKING:
+    from .analyze.listing import Blocker, Listing
 
 
 def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True) -> Snapshot:
@@ -40,6 +44,44 @@ def load_snapshot(path: str | Path) -> Snapshot:
     except json.JSONDecodeError as exc:
         raise BindscopeError(f"snapshot {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     return Snapshot.from_dict(data)
+
+
+PROTOS = ("tcp", "udp")
+
+
+def listeners(
+    *,
+    protos: Iterable[str] = ("tcp",),
+    port: int | str | None = None,
+    reach: str | Reach | None = None,
+    process: str | None = None,
+    all_netns: bool = False,
+    snapshot: Snapshot | None = None,
+    blockers: Sequence[Blocker] = (),
+) -> Listing:
+    """Every listening socket (`ls`), its owner and framework, and who can reach it.
+
+    `protos`: "tcp" and/or "udp". Filters: `port`, `reach` (that reach and wider: "lan"
+    keeps lan and internet), `process` (a substring of the process name, program or
+    framework). `all_netns`: also every other network namespace (Linux, root)."""
+    from .analyze.listing import listing
+
+    wanted = tuple(dict.fromkeys(protos))
+    if not wanted or any(p not in PROTOS for p in wanted):
+        raise BindscopeError(f"protos must be among {', '.join(PROTOS)}, not {', '.join(wanted) or 'nothing'}")
+    number = None if port is None else _port(port)
+    floor = None if reach is None else (reach if isinstance(reach, Reach) else Reach.from_label(reach))
+    if floor == Reach.NOBODY:
+        floor = None
+    if process is not None and not process.strip():
+        raise BindscopeError("--process needs a name")
+    if snapshot is None:
+        from .collect import snapshot as collect
+
+        snapshot = collect(protos=wanted, all_netns=all_netns, lookups=False)
+    elif all_netns and not snapshot.namespaces:
+        raise BindscopeError("--all-netns: this recorded snapshot has no other namespaces")
+    return listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
 
 
 def _target(target: str | Target) -> Target:

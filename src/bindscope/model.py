@@ -107,10 +107,30 @@ class Listener:
     process: str | None = None
     cmdline: tuple[str, ...] = ()
     user: str | None = None
+    # The few environment variables of the owners that tell a server's mode (knowledge/
+    # servers.ENV_HINTS: FLASK_DEBUG, WERKZEUG_RUN_MAIN, ...), never the whole environment.
+    environ: dict[str, str] = field(default_factory=dict)
 
     @property
     def ip(self) -> IPAddress:
         return ipaddress.ip_address(self.address.split("%", 1)[0])
+
+
+@dataclass(frozen=True)
+class NetNamespace:
+    """Another network namespace of this host (collected with `--all-netns`, as root): its
+    own interfaces, routes and sockets. `label` names it for a person: "netns NAME",
+    "container 3f2a9c1b7d4e (nginx)", "pid 812 (sandbox)"."""
+
+    label: str
+    kind: str  # "named" | "container" | "process"
+    inode: int | None = None
+    pids: tuple[int, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+    listeners: tuple[Listener, ...] = ()
+    owners_unknown: int = 0
+    error: str | None = None  # why it could not be read
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,8 @@ class Snapshot:
     resolver: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # How many listeners' owning processes could not be read (no root).
     owners_unknown: int = 0
+    # Other network namespaces (only with --all-netns); the fields above are this one's.
+    namespaces: tuple[NetNamespace, ...] = ()
     taken_at: str = ""  # ISO 8601, UTC
     source: str = "live"  # "live" or a description of the recorded machine
     version: int = SNAPSHOT_VERSION
@@ -162,25 +184,18 @@ class Snapshot:
             env = _build(Environment, data.get("environment") or {})
             if isinstance(env.ephemeral_ports, list):
                 env = _replace(env, ephemeral_ports=tuple(env.ephemeral_ports))
-            interfaces = tuple(
+            interfaces = _interfaces(data.get("interfaces", ()))
+            routes = _routes(data.get("routes", ()))
+            listeners = _listeners(data.get("listeners", ()))
+            namespaces = tuple(
                 _replace(
-                    _build(Interface, i),
-                    addresses=tuple(
-                        _replace(_build(IfAddr, a), flags=_seq(a.get("flags", ()), "flags"))
-                        for a in i.get("addresses", ())
-                    ),
-                    hw=dict(i.get("hw") or {}),
+                    _build(NetNamespace, n),
+                    pids=_seq(n.get("pids", ()), "pids"),
+                    interfaces=_interfaces(n.get("interfaces", ())),
+                    routes=_routes(n.get("routes", ())),
+                    listeners=_listeners(n.get("listeners", ())),
                 )
-                for i in data.get("interfaces", ())
-            )
-            routes = tuple(_build(Route, r) for r in data.get("routes", ()))
-            listeners = tuple(
-                _replace(
-                    _build(Listener, item),
-                    pids=_seq(item.get("pids", ()), "pids"),
-                    cmdline=_seq(item.get("cmdline", ()), "cmdline"),
-                )
-                for item in data.get("listeners", ())
+                for n in _seq(data.get("namespaces", ()), "namespaces")
             )
             resolver = {str(k): tuple(str(a) for a in v) for k, v in (data.get("resolver") or {}).items()}
             snap = cls(
@@ -190,6 +205,7 @@ class Snapshot:
                 listeners=listeners,
                 resolver=resolver,
                 owners_unknown=int(data.get("owners_unknown", 0)),
+                namespaces=namespaces,
                 taken_at=str(data.get("taken_at", "")),
                 source=str(data.get("source", "recorded")),
             )
@@ -199,6 +215,36 @@ class Snapshot:
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             raise BindscopeError(f"snapshot: malformed ({exc})") from None
         return snap
+
+
+def _interfaces(items: Any) -> tuple[Interface, ...]:
+    return tuple(
+        _replace(
+            _build(Interface, i),
+            addresses=tuple(
+                _replace(_build(IfAddr, a), flags=_seq(a.get("flags", ()), "flags"))
+                for a in _seq(i.get("addresses", ()), "addresses")
+            ),
+            hw=dict(i.get("hw") or {}),
+        )
+        for i in _seq(items, "interfaces")
+    )
+
+
+def _routes(items: Any) -> tuple[Route, ...]:
+    return tuple(_build(Route, r) for r in _seq(items, "routes"))
+
+
+def _listeners(items: Any) -> tuple[Listener, ...]:
+    return tuple(
+        _replace(
+            _build(Listener, item),
+            pids=_seq(item.get("pids", ()), "pids"),
+            cmdline=_seq(item.get("cmdline", ()), "cmdline"),
+            environ=dict(item.get("environ") or {}),
+        )
+        for item in _seq(items, "listeners")
+    )
 
 
 def _seq(value: Any, name: str) -> tuple:
@@ -270,26 +316,34 @@ def _validate(snap: Snapshot) -> None:
     """Check every field's type and parse every address once, so that analysis never meets
     a malformed snapshot."""
     _check_types(snap.environment)
-    for group in (snap.interfaces, snap.routes, snap.listeners):
+    for group in (snap.interfaces, snap.routes, snap.listeners, snap.namespaces):
         for item in group:
             _check_types(item)
     if not isinstance(snap.owners_unknown, int):
         raise BindscopeError("snapshot: owners_unknown must be a number")
-    for r in snap.routes:
-        if r.family not in ("ipv4", "ipv6"):
-            raise BindscopeError(f"snapshot: route family {r.family!r} (expected ipv4 or ipv6)")
-    for item in snap.listeners:
-        if item.proto not in ("tcp", "udp") or item.family not in ("ipv4", "ipv6"):
-            raise BindscopeError(f"snapshot: listener proto/family {item.proto!r}/{item.family!r}")
-    for iface in snap.interfaces:
-        for a in iface.addresses:
-            a.network  # noqa: B018 - raises ValueError when malformed
-    for r in snap.routes:
-        ipaddress.ip_network(r.destination, strict=False)
-    for item in snap.listeners:
-        item.ip  # noqa: B018
-        if not 0 <= int(item.port) <= 65535:
-            raise ValueError(f"listener port {item.port} out of range")
+    for ns in snap.namespaces:
+        _validate_net(ns.interfaces, ns.routes, ns.listeners)
+    _validate_net(snap.interfaces, snap.routes, snap.listeners)
     for _name, addrs in snap.resolver.items():
         for a in addrs:
             ipaddress.ip_address(a.split("%", 1)[0])
+
+
+def _validate_net(
+    interfaces: tuple[Interface, ...], routes: tuple[Route, ...], listeners: tuple[Listener, ...]
+) -> None:
+    for r in routes:
+        if r.family not in ("ipv4", "ipv6"):
+            raise BindscopeError(f"snapshot: route family {r.family!r} (expected ipv4 or ipv6)")
+    for item in listeners:
+        if item.proto not in ("tcp", "udp") or item.family not in ("ipv4", "ipv6"):
+            raise BindscopeError(f"snapshot: listener proto/family {item.proto!r}/{item.family!r}")
+    for iface in interfaces:
+        for a in iface.addresses:
+            a.network  # noqa: B018 - raises ValueError when malformed
+    for r in routes:
+        ipaddress.ip_network(r.destination, strict=False)
+    for item in listeners:
+        item.ip  # noqa: B018
+        if not 0 <= int(item.port) <= 65535:
+            raise ValueError(f"listener port {item.port} out of range")

@@ -14,10 +14,17 @@ from ..model import Snapshot
 
 
 def snapshot(
-    *, resolve: Iterable[str] = (), listeners: bool = True, protos: Iterable[str] = ("tcp", "udp")
+    *,
+    resolve: Iterable[str] = (),
+    listeners: bool = True,
+    protos: Iterable[str] = ("tcp", "udp"),
+    all_netns: bool = False,
+    lookups: bool = True,
 ) -> Snapshot:
     """Collect this machine's facts. `resolve`: extra host names to look up (localhost and
-    this machine's host name are always looked up)."""
+    this machine's host name are always looked up). `all_netns`: also every other network
+    namespace (Linux, root). `lookups=False`: no name lookups at all (`ls` needs none)."""
+    from ..errors import BindscopeError
     from . import resolve as resolving
 
     if sys.platform.startswith("linux"):
@@ -28,8 +35,14 @@ def snapshot(
     env = platform.environment()
     interfaces = platform.interfaces()
     routes = platform.routes()
-    found, unknown = platform.listeners(tuple(protos)) if listeners else ((), 0)
-    names = ["localhost", *([env.hostname] if env.hostname else []), *resolve]
+    spaces: list = []
+    if all_netns:
+        if not sys.platform.startswith("linux"):
+            raise BindscopeError("--all-netns reads Linux network namespaces; this is not Linux")
+        spaces, found, unknown = platform.namespaces(tuple(protos))  # type: ignore[attr-defined]
+    else:
+        found, unknown = platform.listeners(tuple(protos)) if listeners else ((), 0)
+    names = ["localhost", *([env.hostname] if env.hostname else []), *resolve] if lookups else []
     return Snapshot(
         environment=env,
         interfaces=tuple(interfaces),
@@ -37,6 +50,7 @@ def snapshot(
         listeners=tuple(found),
         resolver=resolving.resolve_all(names),
         owners_unknown=unknown,
+        namespaces=tuple(spaces),
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
         source="live",
     )

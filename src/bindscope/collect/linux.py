@@ -11,7 +11,8 @@ import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..model import Environment, Interface, Listener, Route
+from ..errors import BindscopeError
+from ..model import Environment, Interface, Listener, NetNamespace, Route
 from . import sockdiag
 from .common import psutil_interfaces
 
@@ -128,8 +129,8 @@ def sysfs_facts(name: str, base: str = SYS) -> dict[str, Any]:
     return facts
 
 
-def _if_inet6_flags() -> Iterator[tuple[tuple[str, str], tuple[str, ...]]]:
-    for line in (_read(f"{PROC}/net/if_inet6") or "").splitlines():
+def _if_inet6_flags(net: str = f"{PROC}/net") -> Iterator[tuple[tuple[str, str], tuple[str, ...]]]:
+    for line in (_read(f"{net}/if_inet6") or "").splitlines():
         parts = line.split()
         if len(parts) != 6:
             continue
@@ -176,25 +177,57 @@ def parse_route_v6(lines: Iterable[str]) -> Iterator[Route]:
 
 
 # -- listeners ------------------------------------------------------------------------------
+def raw_listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> list[sockdiag.RawListener]:
+    """This thread's network namespace's sockets: netlink sock_diag, else /proc/net."""
+    try:
+        return sockdiag.listeners_netlink(protos)
+    except (sockdiag.NetlinkUnavailable, OSError):
+        return sockdiag.listeners_procfs(protos, net=f"{PROC}/thread-self/net")
+
+
 def listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[Listener], int]:
     """Every listening socket in this network namespace, with owners where readable.
     Returns (listeners, how many have no known owner)."""
-    try:
-        raw = sockdiag.listeners_netlink(protos)
-    except (sockdiag.NetlinkUnavailable, OSError):
-        raw = sockdiag.listeners_procfs(protos)
-    inodes = {r[5] for r in raw if r[5]}
-    owned = sockdiag.owners(inodes)
+    raw = raw_listeners(protos)
+    owned = sockdiag.owners({r[5] for r in raw if r[5]})
+    return build_listeners(raw, owned, _Processes())
+
+
+class _Processes:
+    """Process facts, read once per pid."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, tuple[str | None, tuple[str, ...], dict[str, str]]] = {}
+        self.users: dict[int, str | None] = {}
+
+    def info(self, pid: int) -> tuple[str | None, tuple[str, ...], dict[str, str]]:
+        if pid not in self.cache:
+            name, cmdline = _process(pid)
+            self.cache[pid] = (name, cmdline, _environ_hints(pid))
+        return self.cache[pid]
+
+    def user(self, uid: int) -> str | None:
+        if uid not in self.users:
+            self.users[uid] = _user(uid)
+        return self.users[uid]
+
+
+def build_listeners(
+    raw: list[sockdiag.RawListener], owned: dict[int, list[int]], procs: _Processes
+) -> tuple[list[Listener], int]:
     out: list[Listener] = []
     unknown = 0
-    users: dict[int, str | None] = {}
     for proto, addr, port, fam, v6only, inode, uid in raw:
         pids = tuple(sorted(owned.get(inode, ())))
-        name, cmdline = _process(pids[0]) if pids else (None, ())
-        if not pids:
+        if pids:
+            name, cmdline, environ = procs.info(pids[0])
+            if len(pids) > 1:
+                environ = dict(environ)
+                for pid in pids[1:]:
+                    environ.update(procs.info(pid)[2])
+        else:
             unknown += 1
-        if uid not in users:
-            users[uid] = _user(uid)
+            name, cmdline, environ = None, (), {}
         out.append(
             Listener(
                 proto=proto,
@@ -207,7 +240,8 @@ def listeners(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[Listener],
                 pids=pids,
                 process=name,
                 cmdline=cmdline,
-                user=users[uid],
+                user=procs.user(uid),
+                environ=environ,
             )
         )
     out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
@@ -224,8 +258,74 @@ def _process(pid: int) -> tuple[str | None, tuple[str, ...]]:
     return name, cmd
 
 
+def _environ_hints(pid: int) -> dict[str, str]:
+    """Only the variables knowledge/servers.ENV_HINTS names (debug switches), nothing else."""
+    from ..knowledge.servers import ENV_HINTS
+
+    try:
+        with open(f"{PROC}/{pid}/environ", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return {}
+    out = {}
+    for part in data.split(b"\0"):
+        name, sep, value = part.partition(b"=")
+        if sep and name.decode(errors="replace") in ENV_HINTS:
+            out[name.decode(errors="replace")] = value.decode(errors="replace")[:200]
+    return out
+
+
 def _user(uid: int) -> str | None:
     try:
         return pwd.getpwuid(uid).pw_name
     except (KeyError, OverflowError):
         return None
+
+
+# -- other network namespaces ---------------------------------------------------------------
+def namespaces(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[NetNamespace], list[Listener], int]:
+    """Every other network namespace with its interfaces, routes and sockets, and this
+    namespace's listeners: one owner scan serves them all (socket inodes are unique across
+    namespaces). Needs root (setns)."""
+    from . import netns
+
+    if os.geteuid() != 0:
+        raise BindscopeError("--all-netns needs root: entering another network namespace needs CAP_SYS_ADMIN")
+    mine = raw_listeners(protos)
+    found = netns.discover(PROC)
+    gathered: list[tuple[netns.Found, tuple | None, str | None]] = []
+    for space in found:
+        try:
+            gathered.append((space, netns.run_in(space.path, _gather, protos), None))
+        except (OSError, BindscopeError) as exc:
+            gathered.append((space, None, str(exc)))
+    inodes = {r[5] for r in mine if r[5]}
+    for _space, data, _err in gathered:
+        if data:
+            inodes.update(r[5] for r in data[2] if r[5])
+    owned = sockdiag.owners(inodes)
+    procs = _Processes()
+    own_listeners, _unknown = build_listeners(mine, owned, procs)
+    out = []
+    for space, data, err in gathered:
+        if data is None:
+            out.append(NetNamespace(space.label, space.kind, space.key, space.pids, error=err))
+            continue
+        ifaces, rts, raw = data
+        built, unknown = build_listeners(raw, owned, procs)
+        out.append(
+            NetNamespace(
+                space.label, space.kind, space.key, space.pids, tuple(ifaces), tuple(rts), tuple(built), unknown
+            )
+        )
+    return out, own_listeners, sum(1 for item in own_listeners if not item.pids)
+
+
+def _gather(protos: tuple[str, ...]) -> tuple[list[Interface], list[Route], list[sockdiag.RawListener]]:
+    """Runs in a thread inside another namespace: sysfs shows ours, so no sysfs facts."""
+    net = f"{PROC}/thread-self/net"
+    flags = dict(_if_inet6_flags(net))
+    ifaces = psutil_interfaces({}, v6flags=flags)
+    v4 = (_read(f"{net}/route") or "").splitlines()[1:]
+    v6 = (_read(f"{net}/ipv6_route") or "").splitlines()
+    return ifaces, [*parse_route_v4(v4), *parse_route_v6(v6)], raw_listeners(protos)

@@ -120,13 +120,13 @@ def _ifname(index: int) -> str:
 
 
 # -- /proc/net fallback ---------------------------------------------------------------------
-def listeners_procfs(protos: Iterable[str] = ("tcp", "udp"), root: str = "/proc") -> list[RawListener]:
+def listeners_procfs(protos: Iterable[str] = ("tcp", "udp"), net: str = "/proc/net") -> list[RawListener]:
     out: list[RawListener] = []
     for proto in protos:
         want = "0A" if proto == "tcp" else "07"
         for suffix, family in (("", "ipv4"), ("6", "ipv6")):
             try:
-                with open(f"{root}/net/{proto}{suffix}") as fh:
+                with open(f"{net}/{proto}{suffix}") as fh:
                     lines = fh.read().splitlines()[1:]
             except OSError:
                 continue
@@ -149,34 +149,73 @@ def parse_proc_net(lines: Iterable[str], proto: str, family: str, want_state: st
 
 
 # -- owners ---------------------------------------------------------------------------------
-def owners(inodes: set[int], proc: str = "/proc") -> dict[int, list[int]]:
-    """Map socket inode -> pids by scanning every /proc/*/fd.
+def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -> dict[int, list[int]]:
+    """Map socket inode -> pids by scanning /proc/*/fd, in pid order.
 
-    Unreadable fd directories (not root) are skipped. A socket shared by several processes
-    (pre-fork servers) keeps all its pids.
+    The scan stops as soon as every inode has an owner -- even in the middle of a process's
+    fd table. After that, only descendants of an owner are still read: a socket is shared
+    between processes by fork (pre-fork servers: gunicorn, uvicorn --workers, the Werkzeug
+    reloader), and a child normally has a higher pid than its parent. A socket inherited from
+    an owner that is pid 1 (systemd socket activation) therefore still finds every holder.
+    `exhaustive=True` reads every process (what `ss -p` does). Unreadable fd directories (not
+    root) are skipped.
     """
     found: dict[int, list[int]] = {}
     if not inodes:
         return found
+    wanted = {f"socket:[{inode}]": inode for inode in inodes}
+    remaining = set(wanted)
     try:
-        pids = [int(p) for p in os.listdir(proc) if p.isdigit()]
+        pids = sorted(int(p) for p in os.listdir(proc) if p.isdigit())
     except OSError:
         return found
+    family: set[int] = set()  # owners and their descendants: the only candidates once all are matched
+    readlink = os.readlink
     for pid in pids:
-        fd_dir = f"{proc}/{pid}/fd"
+        if not remaining and not exhaustive:
+            if _ppid(proc, pid) not in family:
+                continue
+            family.add(pid)
+            stop_early = False
+        else:
+            stop_early = not exhaustive
         try:
-            fds = os.listdir(fd_dir)
+            dfd = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             continue
-        for fd in fds:
+        try:
             try:
-                link = os.readlink(f"{fd_dir}/{fd}")
+                fds = os.listdir(dfd)
             except OSError:
                 continue
-            if link.startswith("socket:["):
-                inode = int(link[8:-1])
-                if inode in inodes:
-                    owners_of = found.setdefault(inode, [])
-                    if pid not in owners_of:
-                        owners_of.append(pid)
+            for fd in fds:
+                try:
+                    link = readlink(fd, dir_fd=dfd)
+                except OSError:
+                    continue
+                inode = wanted.get(link)
+                if inode is None:
+                    continue
+                holders = found.setdefault(inode, [])
+                if pid not in holders:
+                    holders.append(pid)
+                family.add(pid)
+                if link in remaining:
+                    remaining.discard(link)
+                    if not remaining and stop_early:
+                        break
+        finally:
+            os.close(dfd)
     return found
+
+
+def _ppid(proc: str, pid: int) -> int | None:
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    try:
+        return int(stat[stat.rindex(b")") + 2 :].split(None, 2)[1])
+    except (ValueError, IndexError):
+        return None

@@ -13,8 +13,10 @@ from rich.text import Text
 
 from ..addr import hostport
 from ..analyze.explain import Explanation
+from ..analyze.listing import Listing
 from ..analyze.ports import PortReport
 from ..analyze.urls import UrlReport
+from ..model import Reach
 
 REACH_STYLE = {
     "internet": "bold red",
@@ -153,3 +155,68 @@ def port(report: PortReport, con: Console) -> None:
         con.print(f"Next free port: {report.next_free}")
     for n in report.notes:
         con.print(f"- {n}")
+
+
+def listing(result: Listing, con: Console) -> None:
+    from ..analyze.listing import GROUP_TITLES, GROUPS
+
+    protos = "/".join(p.upper() for p in result.protos)
+    if not result.entries:
+        what = "matching the filters" if result.total else "at all"
+        con.print(f"No listening {protos} sockets {what} ({result.total} in all).")
+    show_proto = len(result.protos) > 1
+    show_ns = any(e.netns for e in result.entries)
+    for level in GROUPS:
+        group = [e for e in result.entries if e.reach == level]
+        if not group:
+            continue
+        con.print(Text(f"{GROUP_TITLES[level]} ({len(group)})", style=REACH_STYLE.get(level.label, "") or "bold"))
+        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 2, 0, 0))
+        cols = [*(["proto"] if show_proto else []), *(["netns"] if show_ns else [])]
+        for col in ("address", *cols, "process", "pid", "user", "server", "warning"):
+            table.add_column(col, overflow="fold")
+        for e in group:
+            item = e.listener
+            pids = (
+                "" if not item.pids else str(item.pids[0]) + (f" +{len(item.pids) - 1}" if len(item.pids) > 1 else "")
+            )
+            extra = [*([item.proto] if show_proto else []), *([e.netns or "(this)"] if show_ns else [])]
+            server = e.framework or ""
+            if e.detected and e.detected.debug:
+                server += " (debug)"
+            table.add_row(
+                e.local,
+                *extra,
+                item.process or ("?" if not item.pids else ""),
+                pids,
+                item.user or (str(item.uid) if item.uid is not None else ""),
+                server,
+                Text("!" * len(e.warnings), style="bold red") if e.warnings else "",
+            )
+        con.print(table)
+    warned = [e for e in result.entries if e.warnings]
+    if warned:
+        con.print(Text("Warnings:", style="bold red"))
+        for e in warned:
+            for w in e.warnings:
+                con.print(Text(f"! {e.local} {e.listener.process or '?'}: {w}", style="yellow"))
+    reachable = [e for e in result.entries if e.reach > Reach.THIS_MACHINE and e.urls]
+    if reachable:
+        con.print(Text("Addresses to type from another device:", style="bold"))
+        limit = 20
+        for e in reachable[:limit]:
+            who = e.framework or e.listener.process or "?"
+            con.print(f"  {e.local:<22} {who:<16} {'  '.join(e.urls)}")
+        if len(reachable) > limit:
+            con.print(f"  ... and {len(reachable) - limit} more (--json lists every path)")
+    if result.owners_unknown:
+        why = (
+            "no process here holds them: a process in another PID namespace (a container, a sandbox) or the kernel"
+            if result.as_root
+            else "another user's processes: run as root (sudo bindscope ls) to see them"
+        )
+        con.print(Text(f"{result.owners_unknown} of {len(result.entries)} sockets: owner unknown ({why})", style="dim"))
+    for note in result.notes:
+        con.print(f"- {note}")
+    for err in result.errors:
+        con.print(Text(f"! not read: {err}", style="yellow"))

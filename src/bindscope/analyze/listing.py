@@ -1,0 +1,293 @@
+"""`ls`: every listening socket, who owns it, and who can really reach it (pure).
+
+Reach is computed path by path: for each address of the socket's network namespace, does the
+kernel hand a connection to that address to this socket (`netview.accepts`: family, exact
+address, IPV6_V6ONLY, zone), and who uses that address (`NetView` audience)? The widest
+audience among the reachable paths is the socket's reach.
+
+Firewalls are not read yet. The seam for them is `Blocker`: a function of (listener, address)
+that returns what blocks the path ("ufw (default deny incoming)") or None. A blocked path is
+`reachable: false` with `blocked_by` set, and no longer counts for reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..addr import IPAddress, hostport, url
+from ..model import Listener, NetNamespace, Reach, Snapshot
+from .explain import _addresses_for
+from .netview import Addr, NetView, accepts
+from .servers import Detected, detect
+
+Blocker = Callable[[Listener, Addr], str | None]
+
+# Reach groups as `ls` prints them, widest first.
+GROUPS = (Reach.INTERNET, Reach.LAN, Reach.VPN, Reach.HOST_ONLY, Reach.THIS_MACHINE, Reach.NOBODY)
+GROUP_TITLES = {
+    Reach.INTERNET: "internet: any host that can route here",
+    Reach.LAN: "lan: devices on your local network",
+    Reach.VPN: "vpn: your tailnet / VPN peers",
+    Reach.HOST_ONLY: "host-only: containers and VMs on this host",
+    Reach.THIS_MACHINE: "this-machine: nobody else",
+    Reach.NOBODY: "nobody: no address of this machine leads to it",
+}
+
+
+@dataclass(frozen=True)
+class PathVerdict:
+    interface: str
+    kind: str
+    address: str
+    family: str
+    audience: str  # Reach label of the people who use this address
+    url: str | None  # what to type (TCP, not for datastores)
+    target: str  # host:port
+    reachable: bool
+    why: str | None  # when not reachable
+    blocked_by: str | None = None  # the firewall seam: what blocks an otherwise open path
+    hidden: bool = False  # not offered as an address to type (link-local, veth, down): not in JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interface": self.interface,
+            "kind": self.kind,
+            "address": self.address,
+            "family": self.family,
+            "audience": self.audience,
+            "url": self.url,
+            "target": self.target,
+            "reachable": self.reachable,
+            "why": self.why,
+            "blocked_by": self.blocked_by,
+        }
+
+
+@dataclass
+class Entry:
+    listener: Listener
+    local: str  # the address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000
+    reach: Reach
+    paths: list[PathVerdict]
+    detected: Detected | None
+    warnings: list[str]
+    netns: str | None = None  # None: this network namespace
+
+    @property
+    def framework(self) -> str | None:
+        return self.detected.id if self.detected else None
+
+    @property
+    def urls(self) -> list[str]:
+        """What a person types, best first: addresses beyond this machine, then one local."""
+        wide = [p for p in self.paths if p.reachable and not p.hidden and p.audience != Reach.THIS_MACHINE.label]
+        local = [p for p in self.paths if p.reachable and p.audience == Reach.THIS_MACHINE.label]
+        picked = [p.url or p.target for p in wide[:3]]
+        if local:
+            picked.append(local[0].url or local[0].target)
+        return picked
+
+    def to_dict(self) -> dict[str, Any]:
+        item = self.listener
+        return {
+            "proto": item.proto,
+            "address": item.address,
+            "port": item.port,
+            "family": item.family,
+            "v6only": item.v6only,
+            "local": self.local,
+            "inode": item.inode,
+            "uid": item.uid,
+            "user": item.user,
+            "pids": list(item.pids),
+            "process": item.process,
+            "cmdline": list(item.cmdline),
+            "framework": self.framework,
+            "category": self.detected.category if self.detected else None,
+            "debug": self.detected.debug if self.detected else None,
+            "reach": self.reach.label,
+            "netns": self.netns,
+            "warnings": self.warnings,
+            "urls": self.urls,
+            "paths": [p.to_dict() for p in self.paths],
+        }
+
+
+@dataclass
+class Listing:
+    entries: list[Entry]
+    protos: tuple[str, ...]
+    owners_unknown: int  # among the entries shown
+    total: int  # sockets before filters
+    namespaces: list[str] = field(default_factory=list)  # labels of the other namespaces read
+    errors: list[str] = field(default_factory=list)  # namespaces that could not be read
+    notes: list[str] = field(default_factory=list)
+    as_root: bool | None = None  # was the snapshot taken as root (owners of every user readable)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a warning (dangerous exposure) is shown, else 0."""
+        return 1 if any(e.warnings for e in self.entries) else 0
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.entries]
+
+
+def ss_address(item: Listener, v6only: bool | None = None) -> str:
+    """The local address as `ss` prints it: a dual-stack `::` is `*`."""
+    v6 = item.v6only if v6only is None else v6only
+    if item.family == "ipv6" and item.address == "::" and v6 is False:
+        return f"*:{item.port}"
+    if item.family == "ipv6":
+        base, _, zone = item.address.partition("%")
+        return f"[{base}]{'%' + zone if zone else ''}:{item.port}"
+    return f"{item.address}:{item.port}"
+
+
+class _Reacher:
+    """Paths of sockets in one network namespace; one computation per distinct bind."""
+
+    def __init__(self, view: NetView, blockers: Sequence[Blocker], cap: Reach | None):
+        self.view = view
+        self.blockers = blockers
+        self.cap = cap
+        self._cache: dict[tuple, list[tuple[Addr, str | None]]] = {}
+
+    def paths(self, item: Listener, web: bool) -> tuple[Reach, list[PathVerdict]]:
+        ip = item.ip
+        zone = item.address.partition("%")[2] or None
+        v6only = item.v6only if item.v6only is not None else self.view.v6only_default()
+        key = (item.address, v6only if ip.version == 6 else None)
+        verdicts = self._cache.get(key)
+        if verdicts is None:
+            verdicts = [(a, self._why(ip, zone, v6only, a)) for a in _addresses_for(self.view, [(ip, zone)])]
+            self._cache[key] = verdicts
+        reach = Reach.NOBODY
+        out = []
+        for a, why in verdicts:
+            blocked = None
+            if why is None:
+                for blocker in self.blockers:
+                    blocked = blocker(item, a)
+                    if blocked:
+                        why = f"blocked by {blocked}"
+                        break
+            audience = a.audience
+            if self.cap is not None and audience > self.cap:
+                audience = self.cap
+            if why is None and audience > reach:
+                reach = audience
+            out.append(
+                PathVerdict(
+                    a.iface.name,
+                    a.kind,
+                    a.text,
+                    a.family,
+                    audience.label,
+                    url(a.ip, item.port, "http", a.zone) if web and item.proto == "tcp" else None,
+                    hostport(a.ip, item.port, a.zone),
+                    why is None,
+                    why,
+                    blocked,
+                    a.hidden,
+                )
+            )
+        return reach, out
+
+    def _why(self, ip: IPAddress, zone: str | None, v6only: bool, a: Addr) -> str | None:
+        reason = accepts(ip, zone, v6only, a.ip, a.zone)
+        if reason is not None:
+            return reason
+        if not a.iface.up and a.kind != "loopback":
+            return f"{a.iface.name} is down"
+        if {"tentative", "dadfailed"} & set(a.ifaddr.flags):
+            return "address not usable yet (duplicate address detection)"
+        return None
+
+
+def _warnings(entry_reach: Reach, found: Detected | None, item: Listener) -> list[str]:
+    if found is None or entry_reach <= Reach.THIS_MACHINE:
+        return []
+    where = entry_reach.label
+    out = []
+    if found.debug:
+        out.append(f"debug server reachable beyond this machine ({where}): {found.debug}")
+    if found.category == "datastore":
+        out.append(
+            f"{found.server.label} reachable beyond this machine ({where}): bind it to 127.0.0.1 "
+            "unless other hosts must reach it, and then allow only them"
+        )
+    elif found.category == "notebook":
+        out.append(
+            f"{found.server.label} reachable beyond this machine ({where}): whoever gets in runs code as "
+            f"{item.user or 'its user'}"
+        )
+    return out
+
+
+def listing(
+    snap: Snapshot,
+    *,
+    protos: Iterable[str] = ("tcp",),
+    port: int | None = None,
+    min_reach: Reach | None = None,
+    process: str | None = None,
+    blockers: Sequence[Blocker] = (),
+) -> Listing:
+    """Every listener of the snapshot (and of its other namespaces), with its reach."""
+    wanted = tuple(protos)
+    entries: list[Entry] = []
+    total = 0
+    spaces: list[tuple[str | None, Snapshot, NetNamespace | None]] = [(None, snap, None)]
+    for ns in snap.namespaces:
+        sub = Snapshot(environment=snap.environment, interfaces=ns.interfaces, routes=ns.routes, listeners=ns.listeners)
+        spaces.append((ns.label, sub, ns))
+    needle = process.lower() if process else None
+    notes: list[str] = []
+    for label, space, ns in spaces:
+        cap = None
+        if ns is not None and ns.kind == "container":
+            cap = Reach.HOST_ONLY
+            notes.append(
+                f"{label}: sockets in a container's namespace reach at most the host and its containers; "
+                "the LAN reaches them only through a published port"
+            )
+        reacher = _Reacher(NetView(space), blockers, cap)
+        detections: dict[tuple, Detected | None] = {}
+        for item in space.listeners:
+            if item.proto not in wanted:
+                continue
+            total += 1
+            if port is not None and item.port != port:
+                continue
+            dkey = (item.pids, item.process, item.cmdline)
+            if dkey not in detections:
+                detections[dkey] = detect(item.cmdline, item.process, item.environ)
+            found = detections[dkey]
+            if needle is not None and not _process_matches(needle, item, found):
+                continue
+            reach, paths = reacher.paths(item, web=found is None or found.category != "datastore")
+            if min_reach is not None and reach < min_reach:
+                continue
+            entries.append(Entry(item, ss_address(item), reach, paths, found, _warnings(reach, found, item), label))
+    entries.sort(key=lambda e: (-int(e.reach), e.netns or "", e.listener.proto, e.listener.port, e.local))
+    unknown = sum(1 for e in entries if not e.listener.pids)
+    return Listing(
+        entries=entries,
+        protos=wanted,
+        owners_unknown=unknown,
+        total=total,
+        namespaces=[ns.label for ns in snap.namespaces],
+        errors=[f"{ns.label}: {ns.error}" for ns in snap.namespaces if ns.error],
+        notes=notes,
+        as_root=snap.environment.is_root,
+    )
+
+
+def _process_matches(needle: str, item: Listener, found: Detected | None) -> bool:
+    names = [item.process or "", found.id if found else ""]
+    if item.cmdline:
+        names.append(item.cmdline[0].rsplit("/", 1)[-1])
+    return any(needle in n.lower() for n in names if n)
