@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..addr import IPAddress, hostport, url
@@ -23,6 +24,8 @@ from .netview import Addr, NetView, accepts
 from .servers import Detected, detect
 
 Blocker = Callable[[Listener, Addr], str | None]
+
+_LABELS = {r: r.label for r in Reach}
 
 # Reach groups as `ls` prints them, widest first.
 GROUPS = (Reach.INTERNET, Reach.LAN, Reach.VPN, Reach.HOST_ONLY, Reach.THIS_MACHINE, Reach.NOBODY)
@@ -65,36 +68,99 @@ class PathVerdict:
         }
 
 
+@dataclass(frozen=True)
+class _Path:
+    """One path of one distinct bind, without the port: shared by every socket bound alike
+    (10,000 listeners on 127.0.0.1 compute their paths once)."""
+
+    interface: str
+    kind: str
+    address: str
+    family: str
+    audience: Reach
+    host: str  # as in host:port ("[::1]", "[fe80::1%eth0]")
+    url_host: str  # as in a URL ("[fe80::1%25eth0]")
+    reachable: bool
+    why: str | None
+    blocked_by: str | None
+    hidden: bool
+
+    def url(self, port: int) -> str:
+        return f"http://{self.url_host}/" if port == 80 else f"http://{self.url_host}:{port}/"
+
+    @cached_property
+    def json_base(self) -> dict[str, Any]:
+        """The JSON object without the port-dependent fields (filled in per socket)."""
+        return {
+            "interface": self.interface,
+            "kind": self.kind,
+            "address": self.address,
+            "family": self.family,
+            "audience": _LABELS[self.audience],
+            "url": None,
+            "target": None,
+            "reachable": self.reachable,
+            "why": self.why,
+            "blocked_by": self.blocked_by,
+        }
+
+
 @dataclass
 class Entry:
     listener: Listener
     local: str  # the address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000
     reach: Reach
-    paths: list[PathVerdict]
     detected: Detected | None
     warnings: list[str]
     netns: str | None = None  # None: this network namespace
+    _paths: tuple[_Path, ...] = ()
 
     @property
     def framework(self) -> str | None:
         return self.detected.id if self.detected else None
 
     @property
+    def _web(self) -> bool:
+        return self.listener.proto == "tcp" and (self.detected is None or self.detected.category != "datastore")
+
+    @property
+    def paths(self) -> list[PathVerdict]:
+        port, web = self.listener.port, self._web
+        return [
+            PathVerdict(
+                p.interface,
+                p.kind,
+                p.address,
+                p.family,
+                p.audience.label,
+                p.url(port) if web else None,
+                f"{p.host}:{port}",
+                p.reachable,
+                p.why,
+                p.blocked_by,
+                p.hidden,
+            )
+            for p in self._paths
+        ]
+
+    @property
     def urls(self) -> list[str]:
         """What a person types, best first: addresses beyond this machine, then one local."""
-        wide = [p for p in self.paths if p.reachable and not p.hidden and p.audience != Reach.THIS_MACHINE.label]
-        local = [p for p in self.paths if p.reachable and p.audience == Reach.THIS_MACHINE.label]
-        picked = [p.url or p.target for p in wide[:3]]
+        port, web = self.listener.port, self._web
+        wide = [p for p in self._paths if p.reachable and not p.hidden and p.audience > Reach.THIS_MACHINE]
+        local = [p for p in self._paths if p.reachable and p.audience == Reach.THIS_MACHINE]
+        picked = [p.url(port) if web else f"{p.host}:{port}" for p in wide[:3]]
         if local:
-            picked.append(local[0].url or local[0].target)
+            picked.append(local[0].url(port) if web else f"{local[0].host}:{port}")
         return picked
 
     def to_dict(self) -> dict[str, Any]:
         item = self.listener
+        port, web = item.port, self._web
         return {
             "proto": item.proto,
             "address": item.address,
-            "port": item.port,
+            "port": port,
             "family": item.family,
             "v6only": item.v6only,
             "local": self.local,
@@ -107,11 +173,14 @@ class Entry:
             "framework": self.framework,
             "category": self.detected.category if self.detected else None,
             "debug": self.detected.debug if self.detected else None,
-            "reach": self.reach.label,
+            "reach": _LABELS[self.reach],
             "netns": self.netns,
             "warnings": self.warnings,
             "urls": self.urls,
-            "paths": [p.to_dict() for p in self.paths],
+            "paths": [
+                {**p.json_base, "url": p.url(port) if web else None, "target": f"{p.host}:{port}"}
+                for p in self._paths
+            ],
         }
 
 
@@ -153,20 +222,19 @@ class _Reacher:
         self.view = view
         self.blockers = blockers
         self.cap = cap
-        self._cache: dict[tuple, list[tuple[Addr, str | None]]] = {}
+        self._cache: dict[tuple, tuple[Reach, tuple[_Path, ...]]] = {}
 
-    def paths(self, item: Listener, web: bool) -> tuple[Reach, list[PathVerdict]]:
+    def paths(self, item: Listener) -> tuple[Reach, tuple[_Path, ...]]:
+        v6only = item.v6only if item.v6only is not None else self.view.v6only_default()
+        key = (item.address, v6only if item.family == "ipv6" else None)
+        if not self.blockers and key in self._cache:
+            return self._cache[key]
         ip = item.ip
         zone = item.address.partition("%")[2] or None
-        v6only = item.v6only if item.v6only is not None else self.view.v6only_default()
-        key = (item.address, v6only if ip.version == 6 else None)
-        verdicts = self._cache.get(key)
-        if verdicts is None:
-            verdicts = [(a, self._why(ip, zone, v6only, a)) for a in _addresses_for(self.view, [(ip, zone)])]
-            self._cache[key] = verdicts
         reach = Reach.NOBODY
         out = []
-        for a, why in verdicts:
+        for a in _addresses_for(self.view, [(ip, zone)]):
+            why = self._why(ip, zone, v6only, a)
             blocked = None
             if why is None:
                 for blocker in self.blockers:
@@ -174,27 +242,28 @@ class _Reacher:
                     if blocked:
                         why = f"blocked by {blocked}"
                         break
-            audience = a.audience
-            if self.cap is not None and audience > self.cap:
-                audience = self.cap
+            audience = a.audience if self.cap is None else min(a.audience, self.cap)
             if why is None and audience > reach:
                 reach = audience
             out.append(
-                PathVerdict(
+                _Path(
                     a.iface.name,
                     a.kind,
                     a.text,
                     a.family,
-                    audience.label,
-                    url(a.ip, item.port, "http", a.zone) if web and item.proto == "tcp" else None,
-                    hostport(a.ip, item.port, a.zone),
+                    audience,
+                    hostport(a.ip, None, a.zone),
+                    url(a.ip, 80, "http", a.zone)[len("http://") : -1],
                     why is None,
                     why,
                     blocked,
                     a.hidden,
                 )
             )
-        return reach, out
+        result = (reach, tuple(out))
+        if not self.blockers:
+            self._cache[key] = result
+        return result
 
     def _why(self, ip: IPAddress, zone: str | None, v6only: bool, a: Addr) -> str | None:
         reason = accepts(ip, zone, v6only, a.ip, a.zone)
@@ -205,7 +274,6 @@ class _Reacher:
         if {"tentative", "dadfailed"} & set(a.ifaddr.flags):
             return "address not usable yet (duplicate address detection)"
         return None
-
 
 def _warnings(entry_reach: Reach, found: Detected | None, item: Listener) -> list[str]:
     if found is None or entry_reach <= Reach.THIS_MACHINE:
@@ -268,10 +336,10 @@ def listing(
             found = detections[dkey]
             if needle is not None and not _process_matches(needle, item, found):
                 continue
-            reach, paths = reacher.paths(item, web=found is None or found.category != "datastore")
+            reach, paths = reacher.paths(item)
             if min_reach is not None and reach < min_reach:
                 continue
-            entries.append(Entry(item, ss_address(item), reach, paths, found, _warnings(reach, found, item), label))
+            entries.append(Entry(item, ss_address(item), reach, found, _warnings(reach, found, item), label, paths))
     entries.sort(key=lambda e: (-int(e.reach), e.netns or "", e.listener.proto, e.listener.port, e.local))
     unknown = sum(1 for e in entries if not e.listener.pids)
     return Listing(

@@ -202,7 +202,7 @@ def listing(result: Listing, con: Console) -> None:
                 con.print(Text(f"! {e.local} {e.listener.process or '?'}: {w}", style="yellow"))
     reachable = [e for e in result.entries if e.reach > Reach.THIS_MACHINE and e.urls]
     if reachable:
-        con.print(Text("Addresses to type from another device:", style="bold"))
+        con.print(Text("Addresses to type (from another device first, then on this machine):", style="bold"))
         limit = 20
         for e in reachable[:limit]:
             who = e.framework or e.listener.process or "?"
