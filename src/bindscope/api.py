@@ -6,22 +6,21 @@ is analysed exactly like this one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .addr import Target, parse_port, parse_target
-from .analyze.explain import Explanation
-from .analyze.explain import explain as _explain
-from .analyze.ports import PortReport, check_port, free_ports, with_bind_tests
-from .analyze.urls import UrlReport
-from .analyze.urls import lan_urls as _lan_urls
 from .errors import BindscopeError, NoFreePort
 from .model import Reach, Snapshot
 
+# Each command's analysis is imported when it is called: `ls` need not load explain's.
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .analyze.explain import Explanation
     from .analyze.listing import Blocker, Listing
+    from .analyze.ports import PortReport
+    from .analyze.urls import UrlReport
 
 
 def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True) -> Snapshot:
@@ -33,6 +32,9 @@ def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True) -> Snapshot
 
 def load_snapshot(path: str | Path) -> Snapshot:
     """A Snapshot recorded with `bindscope snapshot` (or written by hand)."""
+    import json
+    from pathlib import Path
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -104,6 +106,8 @@ def _port(port: int | str) -> int:
 
 def explain(target: str | Target, *, snapshot: Snapshot | None = None, v6only: bool | None = None) -> Explanation:
     """What binding to `target` (`0.0.0.0`, `::`, `localhost:5000`, ...) means on this machine."""
+    from .analyze.explain import explain as _explain
+
     tgt = _target(target)
     if snapshot is None:
         from .collect import snapshot as collect
@@ -116,6 +120,8 @@ def lan_urls(
     port: int | str, *, snapshot: Snapshot | None = None, scheme: str = "http", show_all: bool = False
 ) -> UrlReport:
     """The URLs that reach the server on `port`: Local and Network, best first."""
+    from .analyze.urls import lan_urls as _lan_urls
+
     number = _port(port)
     return _lan_urls(snapshot or _live(("tcp",)), number, scheme=scheme, show_all=show_all)
 
@@ -123,6 +129,8 @@ def lan_urls(
 def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: str = "tcp") -> PortReport:
     """Is `port` free on every address and family that matters, and who holds it. On the
     live machine every candidate bind is also tried for real (`bind_test`)."""
+    from .analyze.ports import check_port, with_bind_tests
+
     number = _port(port)
     if snapshot is not None:
         return check_port(snapshot, number, proto)
@@ -150,6 +158,8 @@ def find_free_port(
 
     On the live machine each candidate is also confirmed by a real bind() on `host`, or
     on both 0.0.0.0 and :: when no host is given. Raises NoFreePort when none is found."""
+    from .analyze.explain import explain as _explain
+
     start = parse_port(str(near), what="--near port")
     live = snapshot is None
     snap = snapshot or _live((proto,), resolve=[host] if host else ())
@@ -172,9 +182,11 @@ def find_free_port(
 def _first_free(
     snap: Snapshot, near: int, proto: str, binds: list[tuple[str, bool | None]], *, confirm: bool, tries: int = 200
 ) -> int | None:
+    from .analyze.ports import free_ports
+    from .collect.bindprobe import can_bind
+
     if snap.environment.ipv6_disabled:
         binds = [b for b in binds if ":" not in b[0]]
-    from .collect.bindprobe import can_bind
 
     for count, port in enumerate(free_ports(snap, near, proto)):
         if count >= tries:

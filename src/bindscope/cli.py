@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from . import __version__
@@ -169,15 +169,10 @@ def _emit(args: argparse.Namespace, result: Any, view: str, **extra: Any) -> int
     return int(result.exit_code)
 
 
-def _print_json_lines(items: list[dict[str, Any]]) -> None:
-    """A JSON array with one object per line: valid JSON for jq, readable with grep, and
-    written by the C encoder (indent= falls back to the slow pure-Python one)."""
-    out = sys.stdout
-    if not items:
-        out.write("[]\n")
-        return
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    out.write("[\n" + ",\n".join(dumps(item) for item in items) + "\n]\n")
+def _print_json_lines(lines: Iterable[str]) -> None:
+    """A JSON array with one object per line: valid JSON for jq, readable with grep."""
+    text = ",\n".join(lines)
+    sys.stdout.write(f"[\n{text}\n]\n" if text else "[]\n")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -196,7 +191,9 @@ def _run(args: argparse.Namespace) -> int:
             snapshot=snap,
         )
         if args.json:
-            _print_json_lines(result.to_list())
+            from .render.jsonout import entry_lines
+
+            _print_json_lines(entry_lines(result.entries))
             return int(result.exit_code)
         return _emit(args, result, "listing")
     if args.command == "explain":

@@ -173,6 +173,7 @@ class Lab:
                 raise LabUnavailable(f"interface name {name!r} is longer than 15 characters")
         self.logdir = Path(tempfile.mkdtemp(prefix=f"bs-lab-{self.tag}-"))
         self._procs: list[tuple[subprocess.Popen, Path]] = []
+        self._kept: list[tuple[subprocess.Popen, Path]] = []  # spawned with keep=True: outlive reset()
         self._hosts_files: set[Path] = set()
         self._created: list[str] = []
         self._ports = itertools.count(FIRST_PORT)
@@ -301,11 +302,20 @@ class Lab:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
 
+    def release(self, proc: subprocess.Popen) -> None:
+        """Stop one process now (a kept one, typically: a module-scoped fixture's servers)."""
+        self._procs = [(p, log) for p, log in self._procs if p is not proc]
+        self._kept = [(p, log) for p, log in self._kept if p is not proc]
+        self._stop(proc)
+
     def teardown(self) -> None:
         if self._torn_down:
             return
         self._torn_down = True
         try:
+            kept, self._kept = self._kept, []
+            for proc, _log in kept:
+                self._stop(proc)
             self.reset()
         finally:
             for name in reversed(self._created):
@@ -343,10 +353,11 @@ class Lab:
         kwargs.setdefault("text", True)
         return subprocess.run(self._argv(host, argv), timeout=timeout, **kwargs)
 
-    def spawn(self, host: str, argv: Sequence[str], **kwargs) -> subprocess.Popen:
+    def spawn(self, host: str, argv: Sequence[str], keep: bool = False, **kwargs) -> subprocess.Popen:
         """Start a background process in the host's namespace (own process group, output to a log
-        file); it is killed at the end of the test."""
-        log = self.logdir / f"proc-{len(self._procs)}-{time.monotonic_ns()}.log"
+        file); it is killed at the end of the test -- or, with keep=True, only by `release(proc)` or
+        the lab's teardown (for servers a module-scoped fixture shares between tests)."""
+        log = self.logdir / f"proc-{len(self._procs) + len(self._kept)}-{time.monotonic_ns()}.log"
         with open(log, "wb") as fh:
             kwargs.setdefault("stdout", fh)
             kwargs.setdefault("stderr", subprocess.STDOUT)
@@ -358,11 +369,11 @@ class Lab:
                 preexec_fn=_pdeathsig,
                 **kwargs,
             )
-        self._procs.append((proc, log))
+        (self._kept if keep else self._procs).append((proc, log))
         return proc
 
     def log_of(self, proc: subprocess.Popen) -> str:
-        for p, log in self._procs:
+        for p, log in self._procs + self._kept:
             if p is proc:
                 with contextlib.suppress(OSError):
                     return log.read_text(errors="replace")
@@ -372,14 +383,18 @@ class Lab:
         """Hold listening TCP sockets (address, port, v6only-or-None) in the host; returns once all listen."""
         sockets = [list(s) for s in sockets]
         proc = self.spawn(host, [sys.executable, "-I", "-c", HOLDER, json.dumps(sockets)])
-        deadline = time.monotonic() + timeout
-        while "ready" not in self.log_of(proc):
-            if proc.poll() is not None:
-                raise AssertionError(f"holder {sockets} in {host} exited: {self.log_of(proc)}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"holder {sockets} in {host} not ready after {timeout}s")
-            time.sleep(0.02)
+        self.wait_ready(proc, f"holder {sockets} in {host}", timeout=timeout)
         return proc
+
+    def wait_ready(self, proc: subprocess.Popen, what: str, marker: str = "ready", timeout: float = 10) -> None:
+        """Wait (bounded) until a spawned process prints `marker` on a line of its own."""
+        deadline = time.monotonic() + timeout
+        while marker not in self.log_of(proc).splitlines():
+            if proc.poll() is not None:
+                raise AssertionError(f"{what} exited ({proc.returncode}): {self.log_of(proc)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not ready after {timeout}s: {self.log_of(proc)}")
+            time.sleep(0.02)
 
     def connect_many(self, host: str, targets: Sequence[tuple[str, int]], timeout: float = 2) -> list[tuple[bool, str]]:
         """Real TCP connects from inside the host to each (address, port): [(connected, reason), ...]."""
@@ -460,6 +475,23 @@ class Lab:
         except json.JSONDecodeError:
             pytest.fail(f"{what} --json printed no JSON:\n{proc.stdout}\n{proc.stderr}")
         assert data["command"] == args[0]
+        return data
+
+    def bindscope_list(self, host: str, *args: str, expect_rc: int | None = 0) -> list[dict]:
+        """Run `bindscope ARGS --json` for a command that prints a JSON list (`ls`); check the exit code
+        (unless expect_rc is None) and that stderr is clean; parse the list."""
+        proc = self.bindscope(host, *args, "--json")
+        what = " ".join(args)
+        if expect_rc is not None:
+            assert proc.returncode == expect_rc, (
+                f"{what}: exit {proc.returncode}, expected {expect_rc}\n{proc.stdout}\n{proc.stderr}"
+            )
+        assert "Traceback" not in proc.stderr, f"{what}: {proc.stderr}"
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"{what} --json printed no JSON:\n{proc.stdout}\n{proc.stderr}")
+        assert isinstance(data, list), f"{what} --json: expected a list, got {type(data).__name__}"
         return data
 
     def netns_hosts(self, host: str, text: str) -> Path:

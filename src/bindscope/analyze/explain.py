@@ -6,10 +6,10 @@ import ipaddress
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..addr import IPAddress, Scope, Target, hostport, scope_of, unmapped, url
+from ..addr import IPAddress, Scope, Target, hostport, unmapped, url
 from ..errors import BindscopeError
 from ..model import Reach, Snapshot
-from .netview import KIND_LABELS, Addr, NetView, accepts
+from .netview import KIND_LABELS, NetView, accepts, addresses_for
 
 AUDIENCE_PHRASES = {
     Reach.INTERNET: "the internet",
@@ -110,7 +110,7 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
     cannot = _cannot_bind(view, *binds[0])
 
     paths: list[Path] = []
-    for a in _addresses_for(view, binds):
+    for a in addresses_for(view, binds):
         why = None
         if cannot:
             why = "the server cannot bind this address"
@@ -218,33 +218,6 @@ def _cannot_bind(view: NetView, ip: IPAddress, zone: str | None) -> str | None:
         return None
     where = f" on {zone}" if zone else ""
     return f"{ip} is not an address of this machine{where}: bind() fails with EADDRNOTAVAIL"
-
-
-def _addresses_for(view: NetView, binds: list) -> list[Addr]:
-    """Every address of this machine, plus a bound 127.x address that lo covers by prefix."""
-    addrs = list(view.addrs)
-    known = {a.ip for a in addrs}
-    for ip, _z in binds:
-        if ip.version == 4 and ip not in known and not ip.is_unspecified and scope_of(ip) == Scope.LOOPBACK:
-            for a in addrs:
-                if a.kind == "loopback" and a.ip.version == 4 and ip in a.ifaddr.network:
-                    addrs.insert(
-                        addrs.index(a) + 1,
-                        Addr(
-                            a.iface,
-                            a.kind,
-                            a.ifaddr,
-                            ip,
-                            None,
-                            a.scope,
-                            a.audience,
-                            a.default_route,
-                            a.hidden,
-                            a.hidden_why,
-                        ),
-                    )
-                    break
-    return addrs
 
 
 def _summarise(view: NetView, paths: list[Path]) -> tuple[Reach, str]:

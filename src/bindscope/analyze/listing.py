@@ -19,8 +19,7 @@ from typing import Any
 
 from ..addr import IPAddress, hostport, url
 from ..model import Listener, NetNamespace, Reach, Snapshot
-from .explain import _addresses_for
-from .netview import Addr, NetView, accepts
+from .netview import Addr, NetView, accepts, addresses_for
 from .servers import Detected, detect
 
 Blocker = Callable[[Listener, Addr], str | None]
@@ -178,8 +177,7 @@ class Entry:
             "warnings": self.warnings,
             "urls": self.urls,
             "paths": [
-                {**p.json_base, "url": p.url(port) if web else None, "target": f"{p.host}:{port}"}
-                for p in self._paths
+                {**p.json_base, "url": p.url(port) if web else None, "target": f"{p.host}:{port}"} for p in self._paths
             ],
         }
 
@@ -233,7 +231,7 @@ class _Reacher:
         zone = item.address.partition("%")[2] or None
         reach = Reach.NOBODY
         out = []
-        for a in _addresses_for(self.view, [(ip, zone)]):
+        for a in addresses_for(self.view, [(ip, zone)]):
             why = self._why(ip, zone, v6only, a)
             blocked = None
             if why is None:
@@ -274,6 +272,7 @@ class _Reacher:
         if {"tentative", "dadfailed"} & set(a.ifaddr.flags):
             return "address not usable yet (duplicate address detection)"
         return None
+
 
 def _warnings(entry_reach: Reach, found: Detected | None, item: Listener) -> list[str]:
     if found is None or entry_reach <= Reach.THIS_MACHINE:
@@ -340,7 +339,11 @@ def listing(
             if min_reach is not None and reach < min_reach:
                 continue
             entries.append(Entry(item, ss_address(item), reach, found, _warnings(reach, found, item), label, paths))
-    entries.sort(key=lambda e: (-int(e.reach), e.netns or "", e.listener.proto, e.listener.port, e.local))
+    # Stable: within a group, the collector's order (proto, port, family, address) stays.
+    if any(e.netns for e in entries):
+        entries.sort(key=lambda e: (-e.reach, e.netns or ""))
+    else:
+        entries.sort(key=lambda e: -e.reach)
     unknown = sum(1 for e in entries if not e.listener.pids)
     return Listing(
         entries=entries,

@@ -234,3 +234,30 @@ def accepts(bind: IPAddress, bind_zone: str | None, v6only: bool, dest: IPAddres
             return f"bound to {bind} on {bind_zone}, not {dest_zone}"
         return None
     return f"bound to {bind} only"
+
+
+def addresses_for(view: NetView, binds: list) -> list[Addr]:
+    """Every address of this machine, plus a bound 127.x address that lo covers by prefix."""
+    addrs = list(view.addrs)
+    known = {a.ip for a in addrs}
+    for ip, _z in binds:
+        if ip.version == 4 and ip not in known and not ip.is_unspecified and scope_of(ip) == Scope.LOOPBACK:
+            for a in addrs:
+                if a.kind == "loopback" and a.ip.version == 4 and ip in a.ifaddr.network:
+                    addrs.insert(
+                        addrs.index(a) + 1,
+                        Addr(
+                            a.iface,
+                            a.kind,
+                            a.ifaddr,
+                            ip,
+                            None,
+                            a.scope,
+                            a.audience,
+                            a.default_route,
+                            a.hidden,
+                            a.hidden_why,
+                        ),
+                    )
+                    break
+    return addrs

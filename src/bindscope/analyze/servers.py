@@ -102,9 +102,10 @@ def _debug(server: Server, argv: _Argv, environ: Mapping[str, str]) -> str | Non
     flag = next((a for a in argv.rest if a in server.debug_flags), None)
     if flag:
         return f"started with {flag}: {server.debug_note}"
-    for name, values in server.debug_env:
-        if environ.get(name, "").strip().lower() in values:
-            return f"{name}={environ[name]}: {server.debug_note}"
+    for name, off in server.debug_env:
+        value = environ.get(name, "")
+        if value and value.lower() not in off:
+            return f"{name}={value}: {server.debug_note}"
     if server.id == "flask" and environ.get("WERKZEUG_RUN_MAIN"):
         return f"the Werkzeug reloader is on, as in debug mode (app.run(debug=True)): {server.debug_note}"
     return None

@@ -10,12 +10,16 @@ from ..model import IfAddr, Interface, Listener
 
 
 def psutil_interfaces(
-    extra: dict[str, dict[str, Any]] | None = None, v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None
+    extra: dict[str, dict[str, Any]] | None = None,
+    v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    stats_of: Any = None,
 ) -> list[Interface]:
+    """`stats_of(names)`: up/MTU per name, instead of psutil.net_if_stats() (which lists the
+    interfaces of the process's network namespace, not the calling thread's)."""
     import psutil
 
     addrs = psutil.net_if_addrs()
-    stats = psutil.net_if_stats()
+    stats = stats_of(list(addrs)) if stats_of else psutil.net_if_stats()
     out = []
     for index, name in enumerate(sorted(addrs), start=1):
         mac = None

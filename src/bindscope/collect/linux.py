@@ -217,32 +217,26 @@ def build_listeners(
 ) -> tuple[list[Listener], int]:
     out: list[Listener] = []
     unknown = 0
+    owners: dict[tuple[int, ...], tuple[str | None, tuple[str, ...], dict[str, str]]] = {}
+    nobody: tuple[str | None, tuple[str, ...], dict[str, str]] = (None, (), {})
     for proto, addr, port, fam, v6only, inode, uid in raw:
-        pids = tuple(sorted(owned.get(inode, ())))
-        if pids:
-            name, cmdline, environ = procs.info(pids[0])
-            if len(pids) > 1:
-                environ = dict(environ)
-                for pid in pids[1:]:
-                    environ.update(procs.info(pid)[2])
+        holders = owned.get(inode)
+        if holders:
+            pids = tuple(sorted(holders))
+            facts = owners.get(pids)
+            if facts is None:
+                name, cmdline, environ = procs.info(pids[0])
+                if len(pids) > 1:
+                    environ = dict(environ)
+                    for pid in pids[1:]:
+                        environ.update(procs.info(pid)[2])
+                facts = owners[pids] = (name, cmdline, environ)
         else:
             unknown += 1
-            name, cmdline, environ = None, (), {}
+            pids = ()
+            facts = nobody
         out.append(
-            Listener(
-                proto=proto,
-                address=addr,
-                port=port,
-                family=fam,
-                v6only=v6only,
-                inode=inode,
-                uid=uid,
-                pids=pids,
-                process=name,
-                cmdline=cmdline,
-                user=procs.user(uid),
-                environ=environ,
-            )
+            Listener(proto, addr, port, fam, v6only, inode, uid, pids, facts[0], facts[1], procs.user(uid), facts[2])
         )
     out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
     return out, unknown
@@ -321,11 +315,36 @@ def namespaces(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[NetNamesp
     return out, own_listeners, sum(1 for item in own_listeners if not item.pids)
 
 
+class _Stats:
+    def __init__(self, isup: bool, mtu: int | None):
+        self.isup = isup
+        self.mtu = mtu
+
+
+def _thread_stats(names: list[str]) -> dict[str, _Stats]:
+    """Up (IFF_UP and IFF_RUNNING, as psutil's isup) and MTU by ioctl on a socket of this
+    thread's network namespace."""
+    import fcntl
+    import struct
+
+    out = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for name in names:
+            req = struct.pack("16sH14x", name.encode()[:15], 0)
+            try:
+                flags = struct.unpack_from("16sH", fcntl.ioctl(sock, 0x8913, req))[1]  # SIOCGIFFLAGS
+                mtu = struct.unpack_from("16si", fcntl.ioctl(sock, 0x8921, req))[1]  # SIOCGIFMTU
+            except OSError:
+                continue
+            out[name] = _Stats(bool(flags & 0x1 and flags & 0x40), mtu)
+    return out
+
+
 def _gather(protos: tuple[str, ...]) -> tuple[list[Interface], list[Route], list[sockdiag.RawListener]]:
     """Runs in a thread inside another namespace: sysfs shows ours, so no sysfs facts."""
     net = f"{PROC}/thread-self/net"
     flags = dict(_if_inet6_flags(net))
-    ifaces = psutil_interfaces({}, v6flags=flags)
+    ifaces = psutil_interfaces({}, v6flags=flags, stats_of=_thread_stats)
     v4 = (_read(f"{net}/route") or "").splitlines()[1:]
     v6 = (_read(f"{net}/ipv6_route") or "").splitlines()
     return ifaces, [*parse_route_v4(v4), *parse_route_v6(v6)], raw_listeners(protos)

@@ -60,12 +60,14 @@ def listeners_netlink(protos: Iterable[str] = ("tcp", "udp")) -> list[RawListene
 
 
 def _read_dump(sock: socket.socket, proto: str, seq: int) -> Iterator[RawListener]:
+    names: dict[bytes, str] = {}  # address bytes -> text: 10,000 sockets share a few addresses
     while True:
         data = sock.recv(1 << 20)
         if not data:
             return
         offset = 0
-        while offset + _NLMSGHDR.size <= len(data):
+        end = len(data)
+        while offset + _NLMSGHDR.size <= end:
             length, mtype, _flags, mseq, _pid = _NLMSGHDR.unpack_from(data, offset)
             if length < _NLMSGHDR.size:
                 return
@@ -79,7 +81,7 @@ def _read_dump(sock: socket.socket, proto: str, seq: int) -> Iterator[RawListene
                 if errno_neg:
                     raise NetlinkUnavailable(os.strerror(-errno_neg))
                 return
-            item = parse_diag_msg(data[offset + _NLMSGHDR.size : offset + length], proto)
+            item = _parse_at(data, offset + _NLMSGHDR.size, offset + length, proto, names)
             if item is not None:
                 yield item
             offset += (length + 3) & ~3
@@ -87,29 +89,37 @@ def _read_dump(sock: socket.socket, proto: str, seq: int) -> Iterator[RawListene
 
 def parse_diag_msg(body: bytes, proto: str) -> RawListener | None:
     """Decode one inet_diag_msg and its attributes (pure; unit-tested on raw bytes)."""
-    if len(body) < _MSG.size:
+    return _parse_at(body, 0, len(body), proto, {})
+
+
+def _parse_at(data: bytes, start: int, end: int, proto: str, names: dict[bytes, str]) -> RawListener | None:
+    if end - start < _MSG.size:
         return None
-    fam, _state, _t, _r, sport, _dport, src, _dst, ifindex, _cookie, _e, _rq, _wq, uid, inode = _MSG.unpack_from(body)
-    port = int.from_bytes(sport, "big")
+    fam, _state, _t, _r, sport, _dport, src, _dst, ifindex, _cookie, _e, _rq, _wq, uid, inode = _MSG.unpack_from(
+        data, start
+    )
+    port = (sport[0] << 8) | sport[1]
+    if fam == socket.AF_INET:
+        key = src[:4]
+        addr = names.get(key)
+        if addr is None:
+            addr = names[key] = socket.inet_ntop(socket.AF_INET, key)
+        return (proto, addr, port, "ipv4", None, inode, uid)
     v6only: bool | None = None
-    off = _MSG.size
-    while off + _RTA.size <= len(body):
-        rlen, rtype = _RTA.unpack_from(body, off)
+    off = start + _MSG.size
+    while off + _RTA.size <= end:
+        rlen, rtype = _RTA.unpack_from(data, off)
         if rlen < _RTA.size:
             break
         if rtype == INET_DIAG_SKV6ONLY and rlen >= _RTA.size + 1:
-            v6only = bool(body[off + _RTA.size])
+            v6only = bool(data[off + _RTA.size])
         off += (rlen + 3) & ~3
-    if fam == socket.AF_INET:
-        addr = str(ipaddress.IPv4Address(src[:4]))
-        family = "ipv4"
-    else:
-        ip6 = ipaddress.IPv6Address(src)
-        addr = str(ip6)
-        if ip6.is_link_local and ifindex:
-            addr = f"{addr}%{_ifname(ifindex)}"
-        family = "ipv6"
-    return (proto, addr, port, family, v6only, inode, uid)
+    addr = names.get(src)
+    if addr is None:
+        addr = names[src] = str(ipaddress.IPv6Address(src))
+    if ifindex and src[0] == 0xFE and (src[1] & 0xC0) == 0x80:  # fe80::/10 carries its interface
+        addr = f"{addr}%{_ifname(ifindex)}"
+    return (proto, addr, port, "ipv6", v6only, inode, uid)
 
 
 def _ifname(index: int) -> str:

@@ -24,12 +24,14 @@ class Server:
     subcommands: tuple[str, ...] = ()  # one of these must follow the program (empty: any)
     markers: tuple[str, ...] = ()  # substrings of any argument (java main classes, node scripts)
     debug_flags: tuple[str, ...] = ()  # arguments that switch on an interactive debugger
-    debug_env: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (variable, values that mean debug)
+    # (variable, values that mean "off"): set to anything else, non-empty, means debug
+    debug_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
     debug_always: bool = False  # the server is a debugger by design (runserver_plus)
     debug_note: str = ""  # what the debug warning says
 
 
-_TRUE = ("1", "true", "yes", "on")
+# Flask's get_debug_flag(): FLASK_DEBUG set, non-empty and not one of these (any case).
+_FLASK_OFF = ("0", "false", "no")
 
 # Order matters: the first match wins, so the specific (runserver_plus, fastapi) precede
 # the general (django runserver, uvicorn, python).
@@ -85,7 +87,7 @@ SERVERS: tuple[Server, ...] = (
         programs=("flask",),
         modules=("flask",),
         debug_flags=("--debug", "--debugger"),
-        debug_env=(("FLASK_DEBUG", _TRUE),),
+        debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
         debug_note="the Werkzeug debugger runs code typed into its error page",
     ),
     Server("uvicorn", "uvicorn", programs=("uvicorn",), modules=("uvicorn",)),
@@ -111,7 +113,7 @@ SERVERS: tuple[Server, ...] = (
 WERKZEUG = Server(
     "flask",
     "Werkzeug development server",
-    debug_env=(("FLASK_DEBUG", _TRUE),),
+    debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
     debug_note="the Werkzeug debugger runs code typed into its error page",
 )
 WERKZEUG_ENV = ("WERKZEUG_SERVER_FD", "WERKZEUG_RUN_MAIN")
