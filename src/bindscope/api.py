@@ -83,6 +83,10 @@ def listeners(
         snapshot = collect(protos=wanted, all_netns=all_netns, lookups=False)
     elif all_netns and not snapshot.namespaces:
         raise BindscopeError("--all-netns: this recorded snapshot has no other namespaces")
+    elif not all_netns and snapshot.namespaces:
+        from dataclasses import replace
+
+        snapshot = replace(snapshot, namespaces=())  # as live: other namespaces only with all_netns
     return listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
 
 

@@ -115,6 +115,17 @@ class Listener:
     def ip(self) -> IPAddress:
         return ipaddress.ip_address(self.address.split("%", 1)[0])
 
+    @classmethod
+    def trusted(cls, *values: Any) -> Listener:
+        """Build from values in field order, without the frozen __init__'s per-field
+        object.__setattr__ (a collector building 10,000 of them; values it made itself)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(zip(_LISTENER_FIELDS, values, strict=True))
+        return obj
+
+
+_LISTENER_FIELDS = tuple(f.name for f in fields(Listener))
+
 
 @dataclass(frozen=True)
 class NetNamespace:

@@ -20,7 +20,7 @@ from typing import Any
 from ..addr import IPAddress, hostport, url
 from ..model import Listener, NetNamespace, Reach, Snapshot
 from .netview import Addr, NetView, accepts, addresses_for
-from .servers import Detected, detect
+from .servers import Detected, detect, parse_argv
 
 Blocker = Callable[[Listener, Addr], str | None]
 
@@ -107,7 +107,6 @@ class _Path:
 @dataclass
 class Entry:
     listener: Listener
-    local: str  # the address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000
     reach: Reach
     detected: Detected | None
     warnings: list[str]
@@ -117,6 +116,11 @@ class Entry:
     @property
     def framework(self) -> str | None:
         return self.detected.id if self.detected else None
+
+    @property
+    def local(self) -> str:
+        """The address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000."""
+        return ss_address(self.listener)
 
     @property
     def _web(self) -> bool:
@@ -149,7 +153,7 @@ class Entry:
         wide = [p for p in self._paths if p.reachable and not p.hidden and p.audience > Reach.THIS_MACHINE]
         local = [p for p in self._paths if p.reachable and p.audience == Reach.THIS_MACHINE]
         picked = [p.url(port) if web else f"{p.host}:{port}" for p in wide[:3]]
-        if local:
+        if local and self.netns is None:  # another namespace's loopback is not this machine's
             picked.append(local[0].url(port) if web else f"{local[0].host}:{port}")
         return picked
 
@@ -240,7 +244,9 @@ class _Reacher:
                     if blocked:
                         why = f"blocked by {blocked}"
                         break
-            audience = a.audience if self.cap is None else min(a.audience, self.cap)
+            # a container's veth leads to the host's bridge: the host and its containers, not the LAN
+            capped = self.cap is not None and a.iface.hw.get("driver") == "veth"
+            audience = min(a.audience, self.cap) if capped and self.cap is not None else a.audience
             if why is None and audience > reach:
                 reach = audience
             out.append(
@@ -318,8 +324,8 @@ def listing(
         if ns is not None and ns.kind == "container":
             cap = Reach.HOST_ONLY
             notes.append(
-                f"{label}: sockets in a container's namespace reach at most the host and its containers; "
-                "the LAN reaches them only through a published port"
+                f"{label}: a container's addresses on a veth (a Docker bridge network) reach the host and its "
+                "containers; the LAN reaches them only through a published port"
             )
         reacher = _Reacher(NetView(space), blockers, cap)
         detections: dict[tuple, Detected | None] = {}
@@ -338,7 +344,8 @@ def listing(
             reach, paths = reacher.paths(item)
             if min_reach is not None and reach < min_reach:
                 continue
-            entries.append(Entry(item, ss_address(item), reach, found, _warnings(reach, found, item), label, paths))
+            warn = _warnings(reach, found, item) if found is not None and reach > Reach.THIS_MACHINE else []
+            entries.append(Entry(item, reach, found, warn, label, paths))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
     if any(e.netns for e in entries):
         entries.sort(key=lambda e: (-e.reach, e.netns or ""))
@@ -361,4 +368,7 @@ def _process_matches(needle: str, item: Listener, found: Detected | None) -> boo
     names = [item.process or "", found.id if found else ""]
     if item.cmdline:
         names.append(item.cmdline[0].rsplit("/", 1)[-1])
+        argv = parse_argv(item.cmdline)  # the script or `-m` module python runs
+        if argv is not None:
+            names.append(argv.program)
     return any(needle in n.lower() for n in names if n)

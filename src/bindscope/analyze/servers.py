@@ -15,7 +15,8 @@ from ..knowledge.servers import (
     Server,
 )
 
-_PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)*)?[mdu]?$")
+# python3, python3.11, python3.12d, python3.13t (free-threaded), pypy3, platform-python (RHEL 8)
+_PYTHON = re.compile(r"^(python|pypy|platform-python)(\d+(\.\d+)*)?[mdut]?$")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ and `portable.py` (psutil, for macOS, Windows and the BSDs), behind `snapshot()`
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from ..model import Snapshot
 
@@ -51,6 +51,6 @@ def snapshot(
         resolver=resolving.resolve_all(names),
         owners_unknown=unknown,
         namespaces=tuple(spaces),
-        taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        taken_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
         source="live",
     )

@@ -40,6 +40,8 @@ def psutil_interfaces(
                 mac = a.address.replace("-", ":").lower()
         st = stats.get(name)
         info = dict((extra or {}).get(name, {}))
+        if getattr(st, "driver", None):
+            info["driver"] = st.driver
         out.append(
             Interface(
                 name=name,

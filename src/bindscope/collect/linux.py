@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import platform
 import pwd
 import socket
 from collections.abc import Iterable, Iterator
@@ -51,7 +50,7 @@ def _int(path: str) -> int | None:
 # -- environment ----------------------------------------------------------------------------
 def environment() -> Environment:
     version = _read(f"{PROC}/version") or ""
-    release = platform.release()
+    release = os.uname().release
     wsl = None
     if "microsoft" in (version + release).lower():
         wsl = "wsl2" if ("wsl2" in (version + release).lower() or os.path.exists("/run/WSL")) else "wsl1"
@@ -219,6 +218,7 @@ def build_listeners(
     unknown = 0
     owners: dict[tuple[int, ...], tuple[str | None, tuple[str, ...], dict[str, str]]] = {}
     nobody: tuple[str | None, tuple[str, ...], dict[str, str]] = (None, (), {})
+    make, user = Listener.trusted, procs.user
     for proto, addr, port, fam, v6only, inode, uid in raw:
         holders = owned.get(inode)
         if holders:
@@ -235,9 +235,7 @@ def build_listeners(
             unknown += 1
             pids = ()
             facts = nobody
-        out.append(
-            Listener(proto, addr, port, fam, v6only, inode, uid, pids, facts[0], facts[1], procs.user(uid), facts[2])
-        )
+        out.append(make(proto, addr, port, fam, v6only, inode, uid, pids, facts[0], facts[1], user(uid), facts[2]))
     out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
     return out, unknown
 
@@ -316,9 +314,10 @@ def namespaces(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[NetNamesp
 
 
 class _Stats:
-    def __init__(self, isup: bool, mtu: int | None):
+    def __init__(self, isup: bool, mtu: int | None, driver: str | None):
         self.isup = isup
         self.mtu = mtu
+        self.driver = driver
 
 
 def _thread_stats(names: list[str]) -> dict[str, _Stats]:
@@ -336,8 +335,25 @@ def _thread_stats(names: list[str]) -> dict[str, _Stats]:
                 mtu = struct.unpack_from("16si", fcntl.ioctl(sock, 0x8921, req))[1]  # SIOCGIFMTU
             except OSError:
                 continue
-            out[name] = _Stats(bool(flags & 0x1 and flags & 0x40), mtu)
+            out[name] = _Stats(bool(flags & 0x1 and flags & 0x40), mtu, _driver(sock, name))
     return out
+
+
+def _driver(sock: socket.socket, name: str) -> str | None:
+    """The link's driver (veth, macvlan, ipvlan, ...) by ETHTOOL_GDRVINFO: sysfs cannot say it
+    for another namespace."""
+    import array
+    import fcntl
+    import struct
+
+    info = array.array("B", struct.pack("I", 0x3) + bytes(192))  # struct ethtool_drvinfo, cmd first
+    req = struct.pack("16sP", name.encode()[:15], info.buffer_info()[0])
+    try:
+        fcntl.ioctl(sock, 0x8946, req)  # SIOCETHTOOL
+    except OSError:
+        return None
+    driver = info.tobytes()[4:36].split(b"\0", 1)[0].decode(errors="replace")
+    return driver or None
 
 
 def _gather(protos: tuple[str, ...]) -> tuple[list[Interface], list[Route], list[sockdiag.RawListener]]:
