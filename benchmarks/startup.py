@@ -46,8 +46,10 @@ def main() -> None:
         p90 = sorted(values)[int(0.9 * (len(values) - 1))]
         print(f"{name:36} {med:10.1f} {p90:8.1f} {med - base:+10.1f} {med / base:6.2f}x")
     over = statistics.median(times["bindscope --version"]) - base
-    print(f"\nbindscope --version: {over:+.1f} ms over the bare interpreter (goal: < 60 ms) -> "
-          f"{'MET' if over < 60 else 'NOT MET'}")
+    print(
+        f"\nbindscope --version: {over:+.1f} ms over the bare interpreter (goal: < 60 ms) -> "
+        f"{'MET' if over < 60 else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":
