@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from .analyze.urls import UrlReport
 
 
-def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True) -> Snapshot:
-    """This machine's facts now: interfaces, routes, listeners, environment, resolver."""
+def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True, all_netns: bool = False) -> Snapshot:
+    """This machine's facts now: interfaces, routes, listeners, environment, resolver;
+    `all_netns`: also every other network namespace (Linux, root)."""
     from .collect import snapshot as collect
 
-    return collect(resolve=resolve, listeners=listeners)
+    return collect(resolve=resolve, listeners=listeners, all_netns=all_netns)
 
 
 def load_snapshot(path: str | Path) -> Snapshot:

@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     sp = common(sub.add_parser("snapshot", help="write this machine's facts as JSON (for --from)"), snapshot=False)
     sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     sp.add_argument("--no-listeners", action="store_true", help="leave listening sockets out")
+    sp.add_argument(
+        "--all-netns", action="store_true", help="also record every other network namespace (root; for ls --all-netns)"
+    )
     return p
 
 
@@ -227,7 +230,11 @@ def _run(args: argparse.Namespace) -> int:
             print(number)
         return 0
     if args.command == "snapshot":
-        snap = api.snapshot(listeners=not args.no_listeners)
+        if args.all_netns and args.no_listeners:
+            from .errors import BindscopeError
+
+            raise BindscopeError("--all-netns records other namespaces' sockets: it does not go with --no-listeners")
+        snap = api.snapshot(listeners=not args.no_listeners, all_netns=args.all_netns)
         record = snap.to_dict()
         record["source"] = f"recorded with bindscope {__version__} on {snap.environment.hostname or 'a host'}"
         data = json.dumps(record, indent=2) + "\n"
