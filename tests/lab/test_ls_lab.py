@@ -882,3 +882,25 @@ def test_ls_flask_app_run_debug_is_a_warning(lab, tmp_path):
     assert entry["debug"], entry
     assert entry["warnings"], entry
     assert entry["reach"] == "lan"
+
+
+def test_snapshot_all_netns_then_ls_from_lists_the_laptop_like_live(lab, world, tmp_path):
+    """A snapshot recorded with --all-netns holds the laptop namespace; `ls --from FILE --all-netns`
+    lists the same sockets with the same reach as the live `ls --all-netns`, and without
+    --all-netns leaves them out (as live)."""
+    path = tmp_path / "snap.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bindscope", "snapshot", "--all-netns", "-o", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    live = {e["inode"]: e["reach"] for e in _laptop_entries_from_outside(lab)}
+    recorded = {
+        e["inode"]: e["reach"]
+        for e in _ls_here("--all-netns", "--all-protos", "--from", str(path))
+        if e["inode"] in live
+    }
+    assert recorded == live
+    assert not {e["inode"] for e in _ls_here("--all-protos", "--from", str(path))} & set(live)
