@@ -901,10 +901,18 @@ def _many_ports() -> Snapshot:
     return with_listeners(LAPTOP_SNAP, *items)
 
 
+def _nul_in_an_interface_name() -> Snapshot:
+    """A hand-edited snapshot may hold anything JSON can: a NUL in a path field must not be taken
+    for the place where the port goes."""
+    odd = Interface(name="eth\u00000", index=7, addresses=(IfAddr("10.9.8.7", 24),), hw={"type": 1})
+    snap = with_listeners(LAPTOP_SNAP, *_many_ports().listeners)
+    return replace(snap, interfaces=(*snap.interfaces, odd))
+
+
 @pytest.mark.parametrize(
     "snap",
-    [LAPTOP_SNAP, CLOUD_SNAP, WSL2_SNAP, _many_ports(), _snap_with_namespace()],
-    ids=["laptop", "cloud", "wsl2", "many-ports", "namespaces"],
+    [LAPTOP_SNAP, CLOUD_SNAP, WSL2_SNAP, _many_ports(), _snap_with_namespace(), _nul_in_an_interface_name()],
+    ids=["laptop", "cloud", "wsl2", "many-ports", "namespaces", "nul-in-interface-name"],
 )
 def test_json_lines_equal_each_entry_encoded(snap):
     from bindscope.render.jsonout import entry_lines

@@ -13,7 +13,7 @@ that returns what blocks the path ("ufw (default deny incoming)") or None. A blo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -53,18 +53,10 @@ class PathVerdict:
     hidden: bool = False  # not offered as an address to type (link-local, veth, down): not in JSON
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "interface": self.interface,
-            "kind": self.kind,
-            "address": self.address,
-            "family": self.family,
-            "audience": self.audience,
-            "url": self.url,
-            "target": self.target,
-            "reachable": self.reachable,
-            "why": self.why,
-            "blocked_by": self.blocked_by,
-        }
+        """The JSON object of a path (`hidden` is not part of it)."""
+        data = asdict(self)
+        del data["hidden"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -87,21 +79,25 @@ class _Path:
     def url(self, port: int) -> str:
         return f"http://{self.url_host}/" if port == 80 else f"http://{self.url_host}:{port}/"
 
+    def verdict(self, port: int, web: bool) -> PathVerdict:
+        return PathVerdict(
+            self.interface,
+            self.kind,
+            self.address,
+            self.family,
+            _LABELS[self.audience],
+            self.url(port) if web else None,
+            f"{self.host}:{port}",
+            self.reachable,
+            self.why,
+            self.blocked_by,
+            self.hidden,
+        )
+
     @cached_property
     def json_base(self) -> dict[str, Any]:
-        """The JSON object without the port-dependent fields (filled in per socket)."""
-        return {
-            "interface": self.interface,
-            "kind": self.kind,
-            "address": self.address,
-            "family": self.family,
-            "audience": _LABELS[self.audience],
-            "url": None,
-            "target": None,
-            "reachable": self.reachable,
-            "why": self.why,
-            "blocked_by": self.blocked_by,
-        }
+        """The JSON object without its port-dependent fields (`url`, `target`: filled in per socket)."""
+        return self.verdict(0, False).to_dict()
 
 
 @dataclass
@@ -129,22 +125,7 @@ class Entry:
     @property
     def paths(self) -> list[PathVerdict]:
         port, web = self.listener.port, self._web
-        return [
-            PathVerdict(
-                p.interface,
-                p.kind,
-                p.address,
-                p.family,
-                p.audience.label,
-                p.url(port) if web else None,
-                f"{p.host}:{port}",
-                p.reachable,
-                p.why,
-                p.blocked_by,
-                p.hidden,
-            )
-            for p in self._paths
-        ]
+        return [p.verdict(port, web) for p in self._paths]
 
     @property
     def urls(self) -> list[str]:
@@ -344,8 +325,7 @@ def listing(
             reach, paths = reacher.paths(item)
             if min_reach is not None and reach < min_reach:
                 continue
-            warn = _warnings(reach, found, item) if found is not None and reach > Reach.THIS_MACHINE else []
-            entries.append(Entry(item, reach, found, warn, label, paths))
+            entries.append(Entry(item, reach, found, _warnings(reach, found, item), label, paths))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
     if any(e.netns for e in entries):
         entries.sort(key=lambda e: (-e.reach, e.netns or ""))

@@ -3,10 +3,13 @@ the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, container
 
 from __future__ import annotations
 
+import array
+import fcntl
 import ipaddress
 import os
 import pwd
 import socket
+import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -323,9 +326,6 @@ class _Stats:
 def _thread_stats(names: list[str]) -> dict[str, _Stats]:
     """Up (IFF_UP and IFF_RUNNING, as psutil's isup) and MTU by ioctl on a socket of this
     thread's network namespace."""
-    import fcntl
-    import struct
-
     out = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for name in names:
@@ -342,10 +342,6 @@ def _thread_stats(names: list[str]) -> dict[str, _Stats]:
 def _driver(sock: socket.socket, name: str) -> str | None:
     """The link's driver (veth, macvlan, ipvlan, ...) by ETHTOOL_GDRVINFO: sysfs cannot say it
     for another namespace."""
-    import array
-    import fcntl
-    import struct
-
     info = array.array("B", struct.pack("I", 0x3) + bytes(192))  # struct ethtool_drvinfo, cmd first
     req = struct.pack("16sP", name.encode()[:15], info.buffer_info()[0])
     try:

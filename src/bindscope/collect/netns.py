@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from ..errors import BindscopeError
+from .linux import _read
 
 CLONE_NEWNET = 0x40000000
 NAMED_DIR = "/run/netns"
@@ -120,11 +121,3 @@ def run_in(path: str, func, *args):  # type: ignore[no-untyped-def]
     if error:
         raise error[0]
     return result[0]
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read().strip()
-    except OSError:
-        return None

@@ -61,7 +61,7 @@ def entry_lines(entries: Iterable[Entry]) -> Iterator[str]:
         if cached is None or cached[0] is not e._paths:
             cached = tails[tkey] = (e._paths, _tail(e))
         pieces = cached[1]
-        if head is None or pieces is None or _MARK in owner:
+        if head is None or pieces is None:
             yield _dumps(e.to_dict())
             continue
         p = str(port)
@@ -82,10 +82,8 @@ def _split(text: str, port_field: str) -> tuple[str, str] | None:
 
 
 def _tail(e: Entry) -> list[str] | None:
-    """The "urls" and "paths" fields, cut where the port goes."""
-    text_fields = [f for p in e._paths for f in (p.interface, p.kind, p.address, p.host, p.url_host, p.why or "")]
-    if any(_MARK in f for f in text_fields):
-        return None
+    """The "urls" and "paths" fields, cut where the port goes; None when the cut is not sure
+    (a field holding the mark itself, a URL without the port)."""
     port = e.listener.port
     full = e.to_dict()
     marked = {
