@@ -904,3 +904,11 @@ def test_snapshot_all_netns_then_ls_from_lists_the_laptop_like_live(lab, world, 
     }
     assert recorded == live
     assert not {e["inode"] for e in _ls_here("--all-protos", "--from", str(path))} & set(live)
+
+
+def test_ls_all_netns_as_another_user_is_a_one_line_error(lab, nobody_python):
+    prefix, env = nobody_python
+    proc = lab.run("laptop", [*SETPRIV, *prefix, "ls", "--all-netns"], env=env, cwd="/", timeout=60)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "--all-netns needs root" in proc.stderr, proc.stderr

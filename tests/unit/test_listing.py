@@ -756,6 +756,11 @@ def test_ls_bad_arguments_are_refused_before_collecting(monkeypatch, args):
     _one_line_error(call_cli("ls", *args))  # an AssertionError would be exit 3, "internal error"
 
 
+def test_snapshot_all_netns_does_not_go_with_no_listeners():
+    line = _one_line_error(call_cli("snapshot", "--all-netns", "--no-listeners"))
+    assert "--no-listeners" in line
+
+
 def test_ls_all_netns_needs_a_snapshot_with_namespaces():
     line = _one_line_error(call_cli("ls", "--all-netns", "--from", LAPTOP))
     assert "namespace" in line
