@@ -17,6 +17,7 @@ from .model import Reach, Snapshot
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .analyze.doctor import Diagnosis
     from .analyze.explain import Explanation
     from .analyze.listing import Blocker, Listing
     from .analyze.ports import PortReport
@@ -205,3 +206,81 @@ def _live(protos: tuple[str, ...], resolve: Iterable[str] = ()) -> Snapshot:
     from .collect import snapshot as collect
 
     return collect(protos=protos, resolve=resolve)
+
+
+def doctor(
+    target: str | int,
+    *,
+    snapshot: Snapshot | None = None,
+    probe: bool = True,
+    timeout: float = 1.0,
+) -> Diagnosis:
+    """Why other devices cannot reach the server on `target` (a port, host:port or URL),
+    and the exact fix for the server found there. Read-only: on the live machine it knocks
+    on this machine's own addresses and sends one `GET /` with a LAN Host header
+    (`probe=False` skips that)."""
+    from .analyze.doctor import Facts, diagnose, lan_host_header, probe_addresses, proxy_entries
+    from .analyze.listing import listing
+
+    tgt = _doctor_target(target)
+    assert tgt.port is not None
+    live = snapshot is None
+    names = ["localhost"] + ([tgt.name] if tgt.kind == "name" and tgt.name else [])
+    if snapshot is None:
+        from .collect import snapshot as collect
+
+        snapshot = collect(protos=("tcp",), resolve=names)
+    if snapshot.namespaces:
+        from dataclasses import replace
+
+        snapshot = replace(snapshot, namespaces=())
+    everything = listing(snapshot, protos=("tcp",))
+    entries = [e for e in everything.entries if e.listener.port == tgt.port]
+    others = [e for e in everything.entries if e.listener.port != tgt.port]
+    facts = Facts(
+        target=tgt,
+        port=tgt.port,
+        entries=entries,
+        others=others,
+        localhost=tuple(snapshot.resolver.get("localhost", ())),
+        target_addresses=tuple(snapshot.resolver.get(tgt.name or "", ())),
+    )
+    if live and probe and entries:
+        from .collect.selfprobe import http_get, knock_all
+
+        facts.knocks = knock_all(probe_addresses(snapshot, entries, tgt.port), tgt.port, timeout)
+        facts.probed = True
+        lan = lan_host_header(snapshot, entries, tgt.port)
+        web = any(e.detected is None or e.detected.category != "datastore" for e in entries)
+        if lan is not None and web:
+            facts.http = http_get(lan[0], tgt.port, lan[1], timeout=max(2.0, timeout))
+    if live:
+        from .collect.proxyconf import upstreams
+
+        for proxy in proxy_entries(everything.entries):
+            assert proxy.detected is not None
+            ups, error = upstreams(proxy.detected.id, proxy.listener.cmdline)
+            facts.proxies.append((proxy, ups, error))
+    else:
+        facts.proxies = [(p, [], "not read from a recorded snapshot") for p in proxy_entries(everything.entries)]
+    return diagnose(snapshot, facts)
+
+
+def _doctor_target(target: str | int) -> Target:
+    if isinstance(target, bool):
+        raise BindscopeError("doctor needs a port, host:port or URL")
+    if isinstance(target, int):
+        return parse_target(str(parse_port(str(target))))
+    text = target.strip()
+    if not text:
+        raise BindscopeError("doctor needs a port, host:port or URL")
+    tgt = parse_target(text)
+    if tgt.port is None:
+        if tgt.scheme in ("http", "https"):
+            from dataclasses import replace
+
+            return replace(tgt, port=80 if tgt.scheme == "http" else 443)
+        raise BindscopeError(f"doctor needs a port: {text!r} has none (try {text}:8000)")
+    if tgt.kind == "any":
+        raise BindscopeError("doctor needs one server: a port, host:port or URL, not '*'")
+    return tgt

@@ -80,6 +80,22 @@ def _parser() -> argparse.ArgumentParser:
         help="for '::': assume the server sets IPV6_V6ONLY to this (default: this machine's default)",
     )
 
+    sp = common(
+        sub.add_parser(
+            "doctor",
+            help="why another device cannot connect to a server, and the exact fix",
+            description="Why other devices cannot reach the server on TARGET, and the fix for the server found "
+            "there. Read-only. Exit 0 when devices on the LAN can connect, 1 when not, 2 on bad input.",
+        )
+    )
+    sp.add_argument("target", metavar="TARGET", help="a port (8000), host:port (192.168.1.20:8000) or URL")
+    sp.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="do not knock on this machine's own addresses or send the HTTP request with a LAN Host header",
+    )
+    sp.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS", help="self-probe timeout (default 1)")
+
     sp = common(sub.add_parser("urls", help="the URLs to type for a server on PORT (Local and Network, QR code)"))
     sp.add_argument("port", metavar="PORT")
     sp.add_argument("--qr", action="store_true", help="print a QR code of the best Network URL")
@@ -199,6 +215,13 @@ def _run(args: argparse.Namespace) -> int:
             _print_json_lines(entry_lines(result.entries))
             return int(result.exit_code)
         return _emit(args, result, "listing")
+    if args.command == "doctor":
+        if not 0 < args.timeout <= 60:
+            from .errors import BindscopeError
+
+            raise BindscopeError("--timeout must be between 0 and 60 seconds")
+        result = api.doctor(args.target, snapshot=snap, probe=not args.no_probe, timeout=args.timeout)
+        return _emit(args, result, "doctor")
     if args.command == "explain":
         v6only = None if args.v6only is None else args.v6only == "yes"
         return _emit(args, api.explain(args.target, snapshot=snap, v6only=v6only), "explain")

@@ -358,3 +358,28 @@ def _validate_net(
         item.ip  # noqa: B018
         if not 0 <= int(item.port) <= 65535:
             raise ValueError(f"listener port {item.port} out of range")
+
+
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What doctor (and audit) found: what was observed, and the exact change that fixes it."""
+
+    id: str
+    severity: str  # info | warning | error | critical
+    title: str
+    evidence: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    docs: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "title": self.title,
+            "evidence": list(self.evidence),
+            "fix": list(self.fix),
+            "docs": self.docs,
+        }

@@ -141,7 +141,18 @@ CASES = [
     (("python3", "script.py"), "python3", {}, None, False),
     (("python3", "-m", "pip", "install", "flask"), "python3", {}, None, False),
     (("/usr/bin/redis-cli", "monitor"), "redis-cli", {}, None, False),
-    (("nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",), "nginx", {}, None, False),
+    (("vim", "nginx.conf"), "vim", {}, None, False),
+    # -- reverse proxies (doctor's production-posture check) ----------------------------------------------
+    (("nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",), "nginx", {}, "nginx", False),
+    (("nginx: worker process",), "nginx", {}, "nginx", False),
+    (("/usr/bin/caddy", "run", "--config", "/etc/caddy/Caddyfile"), "caddy", {}, "caddy", False),
+    (("/usr/sbin/apache2", "-k", "start"), "apache2", {}, "apache", False),
+    # -- more app servers ---------------------------------------------------------------------------------
+    (("uwsgi", "--http", ":8000", "--wsgi-file", "app.py"), "uwsgi", {}, "uwsgi", False),
+    (("/venv/bin/python", "/venv/bin/sanic", "server.app"), "sanic", {}, "sanic", False),
+    (("/venv/bin/python", "/venv/bin/quart", "run"), "quart", {}, "quart", False),
+    (("/venv/bin/python", "-m", "aiohttp.web", "mod:init"), "python", {}, "aiohttp", False),
+    (("/venv/bin/python", "/venv/bin/fastapi", "run", "main.py"), "fastapi", {}, "fastapi", False),
     (("vim", "manage.py"), "vim", {}, None, False),
 ]
 

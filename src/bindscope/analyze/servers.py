@@ -16,7 +16,7 @@ from ..knowledge.servers import (
 )
 
 # python3, python3.11, python3.12d, python3.13t (free-threaded), pypy3, platform-python (RHEL 8)
-_PYTHON = re.compile(r"^(python|pypy|platform-python)(\d+(\.\d+)*)?[mdut]?$")
+_PYTHON = PYTHON_RE = re.compile(r"^(python|pypy|platform-python)(\d+(\.\d+)*)?[mdut]?$")
 
 
 @dataclass(frozen=True)

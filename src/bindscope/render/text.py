@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..addr import hostport
+from ..analyze.doctor import Diagnosis
 from ..analyze.explain import Explanation
 from ..analyze.listing import Listing
 from ..analyze.ports import PortReport
@@ -220,3 +221,26 @@ def listing(result: Listing, con: Console) -> None:
         con.print(f"- {note}")
     for err in result.errors:
         con.print(Text(f"! not read: {err}", style="yellow"))
+
+
+SEVERITY_STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
+SEVERITY_MARK = {"critical": "!!", "error": "x", "warning": "!", "info": "-"}
+
+
+def doctor(result: Diagnosis, con: Console) -> None:
+    con.print(Text(f"bindscope doctor {result.target}", style="bold"))
+    if result.entries:
+        for e in result.entries:
+            who = e.detected.server.label if e.detected else (e.listener.process or "unknown process")
+            pid = f" pid {e.listener.pids[0]}" if e.listener.pids else ""
+            con.print(f"  {e.local:<24} {who}{pid}  reach: {e.reach.label}")
+    con.print()
+    for f in result.findings:
+        style = SEVERITY_STYLE.get(f.severity, "")
+        con.print(Text(f"{SEVERITY_MARK.get(f.severity, '-')} [{f.severity}] {f.title}", style=style))
+        for line in f.evidence:
+            con.print(f"    {line}")
+        for line in f.fix:
+            con.print(Text(f"    fix: {line}", style="bold" if f.severity in ("error", "critical") else ""))
+    con.print()
+    con.print(Text(result.verdict, style="bold green" if result.lan else "bold red"))
