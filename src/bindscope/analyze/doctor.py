@@ -23,7 +23,7 @@ from .listing import Entry
 from .netview import NetView
 
 SHARE_NOTE = (
-    "0.0.0.0 opens it on every network this machine joins (cafe Wi-Fi, VPN, Docker): prefer this machine's "
+    "security: 0.0.0.0 opens it on every network this machine joins (cafe Wi-Fi, VPN, Docker): prefer this machine's "
     "LAN address, or `bindscope share {port}` (LAN only, with a token, expires); never expose a debug server"
 )
 ENVIRONMENT_NOT_CHECKED = Finding(
@@ -524,7 +524,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"
     else:
-        first = blocking[0].title if blocking else "no address of this machine on the LAN leads to it"
+        first = _reason(blocking[0].title) if blocking else "no address of this machine on the LAN leads to it"
         verdict = f"Other devices cannot connect: {first}"
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"
@@ -540,6 +540,12 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         knocks=list(f.knocks),
         http=f.http,
     )
+
+
+def _reason(title: str) -> str:
+    """The part of a title after its colon: "Only this machine can connect: bound to loopback" -> the latter."""
+    _head, sep, tail = title.partition(": ")
+    return tail if sep and tail else title
 
 
 def proxy_entries(entries: Sequence[Entry]) -> list[Entry]:

@@ -240,7 +240,9 @@ def doctor(result: Diagnosis, con: Console) -> None:
         con.print(Text(f"{SEVERITY_MARK.get(f.severity, '-')} [{f.severity}] {f.title}", style=style))
         for line in f.evidence:
             con.print(f"    {line}")
-        for line in f.fix:
-            con.print(Text(f"    fix: {line}", style="bold" if f.severity in ("error", "critical") else ""))
+        for i, line in enumerate(f.fix):
+            lead = "    fix: " if i == 0 else "         "
+            style = "bold" if i == 0 and f.severity in ("error", "critical") else ""
+            con.print(Text(f"{lead}{line}", style=style))
     con.print()
     con.print(Text(result.verdict, style="bold green" if result.lan else "bold red"))
