@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..addr import Target, url
@@ -148,7 +148,7 @@ def _check_nothing(f: Facts, snap: Snapshot) -> Finding | None:
         evidence.append(f"{_who(e)} listens on {e.local}{default}")
         if len(seen) >= 5:
             break
-    defaults = sorted({s.label for s in SERVERS if s.bind and s.bind.port == f.port and s.category == "web"})
+    defaults = sorted({s.id for s in SERVERS if s.bind and s.bind.port == f.port and s.category == "web"})
     if defaults:
         evidence.append(f"{f.port} is the default port of {', '.join(defaults)}")
     if seen:
@@ -501,6 +501,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         findings.append(posture)
     findings.extend(f.environment if f.environment is not None else [ENVIRONMENT_NOT_CHECKED])
 
+    findings = [x if x.docs else replace(x, docs=f"docs/doctor.md#{x.id}") for x in findings]
     lan_entries = [e for e in f.entries if e.reach >= Reach.LAN]
     urls = [u for e in lan_entries for u in e.urls if "://127." not in u and "://[::1]" not in u][:3]
     lan = bool(lan_entries)
