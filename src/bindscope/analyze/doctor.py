@@ -117,6 +117,14 @@ def _fix_lines(e: Entry, host: str, port: int) -> list[str]:
 
 def lan_fix(e: Entry, port: int, lan_ip: str | None) -> tuple[list[str], Fix | None]:
     """The fix lines for "reach it from my LAN", and the main Fix (JSON `fix_command`)."""
+    if e.detected is not None and e.detected.category == "datastore":
+        label = e.detected.server.label
+        bind = e.detected.server.bind
+        where = "; ".join(bind.config) if bind and bind.config else "its configuration"
+        return [
+            f"{label} is a datastore: keeping it on this machine is right unless other hosts must reach it",
+            f"if they must: listen on this machine's LAN address only and allow only those hosts ({where})",
+        ], None
     fix = bind_fix(e.detected, e.listener.cmdline, LAN_HOST, port)
     lines = _fix_lines(e, LAN_HOST, port)
     if not lines:
@@ -229,6 +237,23 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
                 tuple(lines),
             )
         )
+    wildcard = [e for e in entries if e.listener.ip.is_unspecified]
+    if wildcard and not specific and not any(e.reach >= Reach.LAN for e in entries):
+        e = wildcard[0]
+        lan_paths = [p for p in e.paths if p.audience in ("lan", "internet")]
+        evidence = [f"{_who(e)} listens on {e.local}, but its reach is {e.reach.label}"]
+        evidence += [f"{p.address} ({p.interface}): {p.why}" for p in lan_paths if not p.reachable][:4]
+        if not lan_paths:
+            evidence.append("no interface of this machine has a LAN address (only loopback, bridges, VPN or a NAT)")
+        out.append(
+            Finding(
+                "no-lan-path",
+                "error",
+                "No address that LAN devices use leads to the server",
+                tuple(evidence),
+                ("see the environment findings below (firewall, container, WSL), and `bindscope explain 0.0.0.0`",),
+            )
+        )
     # the target names an address of this machine that no socket accepts
     if f.target.kind == "ip" and f.target.ip is not None:
         tip = f.target.ip
@@ -317,7 +342,7 @@ def _check_localhost(f: Facts, entries: Sequence[Entry], view: NetView) -> list[
                 f"the server accepts {', '.join(ok)} only",
             ),
             (
-                f"on this machine use http://{ok[0] if ':' not in ok[0] else '[' + ok[0] + ']'}:{f.port}/ instead of "
+                f"on this machine use {ok[0] if ':' not in ok[0] else '[' + ok[0] + ']'}:{f.port} instead of "
                 f"localhost (browsers retry the next address; curl, Node 17+ and many clients do not)",
             ),
         )
@@ -513,7 +538,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         if knocked and not any(k.outcome == "open" for k in knocked):
             lan = False
     blocking = [x for x in findings if x.severity in ("error",)]
-    if any(x.id == "host-not-allowed" for x in findings):
+    if any(x.id in ("host-not-allowed", "airplay-port") for x in findings):
         lan = False
     if any(x.severity == "error" and x.id.startswith("firewall") for x in findings):
         lan = False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..knowledge.servers import Bind, Server
-from .servers import PYTHON_RE, Detected, parse_argv
+from .servers import PYTHON_RE, Detected, _basename, parse_argv
 
 LAN_HOST = "0.0.0.0"
 LOCAL_HOST = "127.0.0.1"
@@ -66,7 +66,9 @@ def _command_words(cmdline: Sequence[str]) -> tuple[list[str], int] | None:
     tokens = list(cmdline)
     if len(tokens) == 1 and " " in tokens[0]:
         return None  # a process title (gunicorn: master [app]): the real command line is gone
-    first = tokens[0].rsplit("/", 1)[-1]
+    first = _basename(tokens[0])
+    if first.lower().endswith(".exe"):
+        first = first[:-4]
     if not PYTHON_RE.match(first.lower()):
         return [first, *argv.rest], 1
     rest = list(argv.rest)
@@ -156,7 +158,9 @@ def bind_fix(detected: Detected | None, cmdline: Sequence[str], host: str, port:
     parsed = _command_words(cmdline)
     argv = parse_argv(cmdline)
     started_by_program = argv is not None and (
-        argv.program in server.programs or (argv.module is not None and argv.module in server.modules)
+        argv.program in server.programs
+        or (argv.module is not None and argv.module in server.modules)
+        or any(marker in argv.text for marker in server.markers)
     )
     if parsed is not None and started_by_program and (bind.host_opts or bind.bind_opts or bind.positional):
         words, start = parsed
