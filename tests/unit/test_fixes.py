@@ -140,3 +140,14 @@ def test_every_bind_record_is_consistent():
             assert (
                 bind.host_opts or bind.bind_opts or bind.positional or bind.host_env or bind.code or bind.local_config
             ), f"{server.id}: recognisable but no way to set its host"
+
+
+def test_docs_servers_page_is_written_from_the_table():
+    from pathlib import Path
+
+    from bindscope.render.servers_md import markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "servers.md"
+    assert page.read_text(encoding="utf-8") == markdown(), (
+        "docs/servers.md is stale: python -m bindscope.render.servers_md > docs/servers.md"
+    )
