@@ -18,6 +18,7 @@ _API = {
     "check_port_use": "api",
     "find_free_port": "api",
     "listeners": "api",
+    "probe": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",
