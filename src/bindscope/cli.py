@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--ports", metavar="RANGE", help="probe many ports of HOST concurrently: 8000-8100, 22,80,8000-8010"
     )
-    sp.add_argument("--timeout", type=float, metavar="S", help="seconds per connection (default 3; 1 with --ports)")
+    sp.add_argument("--timeout", type=float, metavar="S", help="seconds per connection (default 5; 1 with --ports)")
     sp.add_argument("--http", action="store_true", help="with --ports: also check HTTP on each open port")
     sp.add_argument("--concurrency", type=int, default=500, metavar="N", help="with --ports: connections at once (500)")
     sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/probe.md)")

@@ -25,7 +25,7 @@ from .addr import Target
 from .analyze import probeclass as pc
 from .errors import BindscopeError
 
-DEFAULT_TIMEOUT = 3.0  # one address: a Wi-Fi round trip is well under it; Linux resends a SYN after 1 s
+DEFAULT_TIMEOUT = 5.0  # one address: above the ~3.1 s a LAN host that is off takes to fail ARP (EHOSTUNREACH)
 DEFAULT_SCAN_TIMEOUT = 1.0  # --ports: every filtered port costs this once, in parallel (see docs/probe.md)
 DEFAULT_CONCURRENCY = 500
 MAX_TIMEOUT = 120.0

@@ -122,6 +122,8 @@ def connect_detail(cls: str, errno_text: str | None, elapsed_ms: float) -> str:
         return f"no answer to the connection request within {_ms(elapsed_ms)} (timed out)"
     if cls == ERROR and errno_text in ("EPERM", "EACCES", "WSAEACCES"):
         return f"{errno_text} {took}: this device's own firewall or a sandbox refused to send the connection"
+    if cls == RESET:
+        return f"accepted, then reset (RST, {errno_text or 'ECONNRESET'}) before any reply, {took}"
     if cls == ERROR and errno_text == "EADDRNOTAVAIL":
         return f"{errno_text} {took}: no usable source address (an IPv6 link-local address needs %interface)"
     what = {
@@ -267,7 +269,8 @@ class AppCheck:
     status: int | None = None
     reason: str | None = None
     server: str | None = None
-    hint: str | None = None  # django-allowed-hosts | vite-allowed-hosts | webpack-allowed-hosts | redirect-to-localhost
+    # django-allowed-hosts | vite-allowed-hosts | webpack-allowed-hosts | redirect-to-localhost | proxy-upstream-down
+    hint: str | None = None
     location: str | None = None
     banner: str | None = None
     tls_version: str | None = None
@@ -279,6 +282,8 @@ class AppCheck:
         return {"class": data.pop("cls"), **data}
 
 
+# What servers answer when plain HTTP reaches their TLS port (nginx; Go's net/http).
+_PLAIN_TO_TLS = ("The plain HTTP request was sent to HTTPS port", "Client sent an HTTP request to an HTTPS server")
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
 
 
@@ -315,6 +320,13 @@ def http_check(resp: HttpResponse, *, scheme: str, host_header: str, elapsed_ms:
             hint="webpack-allowed-hosts",
             **base,
         )
+    if any(marker in text for marker in _PLAIN_TO_TLS):
+        return AppCheck(
+            TLS_ON_HTTP_PORT,
+            False,
+            detail=f"{status}: the server says plain HTTP was sent to its HTTPS port",
+            **base,
+        )
     location = resp.header("location")
     if 300 <= resp.status < 400 and location and _points_to_loopback(location):
         return AppCheck(
@@ -334,6 +346,14 @@ def http_check(resp: HttpResponse, *, scheme: str, host_header: str, elapsed_ms:
         )
     if resp.status in (401, 403, 407):
         return AppCheck(HTTP_DENIED, False, detail=f"{status}: the server refuses this request", **base)
+    if resp.status in (502, 503, 504):
+        return AppCheck(
+            HTTP_ERROR,
+            False,
+            detail=f"{status}: a proxy{f' ({server})' if server else ''} answers, but not the app behind it",
+            hint="proxy-upstream-down",
+            **base,
+        )
     return AppCheck(HTTP_ERROR, False, detail=f"{status}", **base)
 
 
@@ -377,7 +397,7 @@ def banner_of(data: bytes) -> tuple[str, str | None]:
     for prefix, kind in _BANNERS:
         if data.startswith(prefix):
             return printable, kind
-    if len(data) > 5 and data[4] == 0 and data[5] == 0x0A:  # MySQL's greeting: length, seq 0, protocol 10
+    if len(data) > 5 and data[3] == 0 and data[4] == 0x0A:  # MySQL's greeting: 3-byte length, seq 0, protocol 10
         return printable, "a MySQL/MariaDB server"
     return printable, None
 
@@ -587,6 +607,12 @@ def next_steps(cls: str, app: AppCheck | None, *, port: int, host: str, scheme: 
         return (
             "The server wants credentials or a token (Jupyter: the URL with ?token=...), or allows only some "
             "clients: see its configuration",
+            doctor,
+        )
+    if app.hint == "proxy-upstream-down":
+        return (
+            "The proxy cannot reach the app it forwards to: start the app, or bind it where the proxy points "
+            "(nginx proxy_pass); then look at the proxy's error log",
             doctor,
         )
     if app.cls == HTTP_ERROR:
