@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from . import __version__
 from .addr import Target
@@ -31,6 +33,7 @@ DEFAULT_CONCURRENCY = 500
 MAX_TIMEOUT = 120.0
 READ_LIMIT = 65536
 RAW_KEEP = 1024  # raw bytes of a TLS exchange kept for classification
+T = TypeVar("T")
 
 
 # -- resolution ---------------------------------------------------------------------------------------
@@ -74,25 +77,55 @@ def _sockaddr(address: str) -> tuple[int, Callable[[int], tuple]]:
     return fam, lambda port: (sockaddr[0], port)
 
 
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, getattr(errno, "WSAEWOULDBLOCK", -1)}
+
+
 async def _connect(fam: int, sockaddr: tuple, timeout: float) -> tuple[socket.socket | None, str, str | None, float]:
-    """(socket or None, class, errno name, elapsed ms)."""
+    """(socket or None, class, errno name, elapsed ms). A non-blocking connect watched by the event loop: one
+    writer callback and one timer per socket (no task per connection: --ports runs a thousand of these)."""
     loop = asyncio.get_running_loop()
     sock = socket.socket(fam, socket.SOCK_STREAM)
     sock.setblocking(False)
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(loop.sock_connect(sock, sockaddr), timeout)
-    except TimeoutError:
-        sock.close()
-        return None, pc.TIMEOUT, None, (time.perf_counter() - start) * 1000
-    except OSError as exc:
-        sock.close()
-        name = pc.errno_name(exc.errno)
-        return None, pc.connect_class(name), name, (time.perf_counter() - start) * 1000
+        err = sock.connect_ex(sockaddr)
+        if err in _IN_PROGRESS:
+            fut: asyncio.Future[bool] = loop.create_future()
+
+            def settle(timed_out: bool) -> None:
+                if not fut.done():
+                    fut.set_result(timed_out)
+
+            fd = sock.fileno()
+            loop.add_writer(fd, settle, False)
+            timer = loop.call_later(timeout, settle, True)
+            try:
+                timed_out = await fut
+            finally:
+                loop.remove_writer(fd)
+                timer.cancel()
+            if timed_out:
+                sock.close()
+                return None, pc.TIMEOUT, None, (time.perf_counter() - start) * 1000
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except OSError as exc:  # connect_ex raises for some errors (an address of the wrong family, ...)
+        err = exc.errno or -1
     except BaseException:
         sock.close()
         raise
-    return sock, pc.OPEN, None, (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start) * 1000
+    if err:
+        sock.close()
+        name = pc.errno_name(err)
+        return None, pc.connect_class(name), name, elapsed
+    return sock, pc.OPEN, None, elapsed
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on a selector event loop (its add_writer is what _connect needs; Windows' default proactor loop
+    has none)."""
+    with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+        return runner.run(coro)
 
 
 async def _recv(sock: socket.socket, deadline: float) -> tuple[bytes, str, str | None]:
@@ -338,7 +371,7 @@ def probe_target(target: Target, *, timeout: float = DEFAULT_TIMEOUT) -> pc.Prob
     async def main() -> list[pc.AddressResult]:
         return list(await asyncio.gather(*(one(a) for a in resolution.addresses)))
 
-    results = asyncio.run(main()) if resolution.addresses else []
+    results = _run(main()) if resolution.addresses else []
     return pc.probe_report(
         target=target.raw,
         host=shown_host,
@@ -353,7 +386,10 @@ def probe_target(target: Target, *, timeout: float = DEFAULT_TIMEOUT) -> pc.Prob
 
 # -- many ports ------------------------------------------------------------------------------------------
 def _fd_budget(concurrency: int) -> int:
-    """At most `concurrency` sockets at once, and never more than the open-file limit allows."""
+    """At most `concurrency` sockets at once, and never more than the open-file limit allows (on Windows
+    the selector loop's select() takes at most 512 sockets)."""
+    if sys.platform == "win32":
+        return max(1, min(concurrency, 400))
     try:
         import resource
 
@@ -381,11 +417,14 @@ def scan_ports(
     sni = target.name if target.kind == "name" else None
 
     async def main() -> tuple[list[pc.ScanAddress], float]:
-        gate = asyncio.Semaphore(budget)
         plans = [(address, *_sockaddr(address)) for address in resolution.addresses]
+        jobs = [(i, port) for i in range(len(plans)) for port in ports]
+        done: list[tuple[int, str, str | None, float, pc.AppCheck | None]] = [(0, "", None, 0.0, None)] * len(jobs)
+        queue = iter(enumerate(jobs))
 
-        async def one(fam: int, make: Callable[[int], tuple], port: int) -> tuple[int, str, str | None, float, object]:
-            async with gate:
+        async def worker() -> None:  # a fixed pool of workers pulls from one iterator: `budget` sockets at most
+            for slot, (plan, port) in queue:
+                _address, fam, make = plans[plan]
                 sockaddr = make(port)
                 sock, cls, err, ms = await _connect(fam, sockaddr, timeout)
                 app = None
@@ -397,20 +436,15 @@ def scan_ports(
                         )
                     else:
                         _close(sock)
-                return port, cls, err, ms, app
+                done[slot] = (port, cls, err, ms, app)
 
         start = time.perf_counter()
-        jobs = [[one(fam, make, port) for port in ports] for _address, fam, make in plans]
-        done = await asyncio.gather(*(j for batch in jobs for j in batch))
+        await asyncio.gather(*(worker() for _ in range(min(budget, len(jobs)))))
         elapsed = (time.perf_counter() - start) * 1000
         out = []
         for i, (address, _fam, _make) in enumerate(plans):
             rows = done[i * len(ports) : (i + 1) * len(ports)]
-            opened = tuple(
-                pc.OpenPort(port, ms, app if isinstance(app, pc.AppCheck) else None)
-                for port, cls, _err, ms, app in rows
-                if cls == pc.OPEN
-            )
+            opened = tuple(pc.OpenPort(port, ms, app) for port, cls, _err, ms, app in rows if cls == pc.OPEN)
             closed: dict[str, list[int]] = {}
             errnos: dict[str, int] = {}
             for port, cls, err, _ms, _app in rows:
@@ -423,7 +457,7 @@ def scan_ports(
             out.append(pc.ScanAddress(address, family, opened, {k: tuple(v) for k, v in closed.items()}, errnos))
         return out, elapsed
 
-    addresses, elapsed = asyncio.run(main()) if resolution.addresses else ([], 0.0)
+    addresses, elapsed = _run(main()) if resolution.addresses else ([], 0.0)
     return pc.scan_report(
         target=target.raw,
         host=target.host_text,
