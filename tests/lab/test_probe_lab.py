@@ -395,6 +395,7 @@ def test_probe_hosts_file_name_both_families(lab):
     assert by[LAPTOP4]["class"] == "open" and by[LAPTOP4]["app"]["status"] == 200
     assert by[LAPTOP6]["class"] == "refused"
     assert data["verdict"] == "partial"
+    assert "IPv4 only" in data["next_steps"][0]
     assert data["host_header"] == f"laptop.lan:{port}"
 
 

@@ -257,6 +257,7 @@ def test_verdicts():
     partial = _report([_result("198.51.100.1", "open", ok), _result("fd42::1", "refused")])
     assert (partial.verdict, partial.exit_code) == ("partial", 0)
     assert "fd42::1 refused" in partial.summary
+    assert "IPv4 only" in partial.next_steps[0], "refused on IPv6 only: an IPv4-only bind, not a loopback one"
     fail = _report([_result("198.51.100.1", "timeout")])
     assert (fail.verdict, fail.exit_code) == ("fail", 1)
     none = _report([])

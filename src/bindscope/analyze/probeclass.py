@@ -880,7 +880,17 @@ def probe_report(
     if len(good) == len(results):
         verdict, summary = "ok", f"{shown} works from this device" + _app_summary(good[0])
     elif good:
-        bad = ", ".join(f"{r.address} {_label(r)}" for r in results if not r.ok)
+        failed = [r for r in results if not r.ok]
+        bad = ", ".join(f"{r.address} {_label(r)}" for r in failed)
+        families = {r.family for r in good}
+        if all(r.cls == REFUSED and r.family not in families for r in failed):
+            one, other = ("IPv4", "IPv6") if "ipv4" in families else ("IPv6", "IPv4")
+            wildcard = "0.0.0.0" if one == "IPv4" else ":: with IPV6_V6ONLY"
+            steps = (
+                f"The server listens on {one} only (e.g. {wildcard}): to serve {other} too, bind :: (dual-stack); "
+                f"clients that try {other} first fall back to {one}",
+                f"On the server: bindscope doctor {port}",
+            )
         verdict = "partial"
         summary = (
             f"{shown} works from this device on {', '.join(r.address for r in good)}"
