@@ -165,6 +165,8 @@ def test_closed_twice_is_reset(end):
 def test_silent_twice_is_no_reply():
     cls, app = pc.after_silence(pc.Reply(b"", "timeout", elapsed_ms=3000), pc.TlsOutcome(False, b"", "timeout"))
     assert cls == "open" and app is not None and app.cls == "no-reply"
+    result = pc.address_result("198.51.100.1", 80, cls, errno_text=None, elapsed_ms=1, app=app, host="h", scheme=None)
+    assert not result.ok and result.next_steps
 
 
 # -- https:// ----------------------------------------------------------------------------------------------

@@ -784,8 +784,9 @@ def address_result(
     detail: str | None = None,
 ) -> AddressResult:
     """One address's result with its meaning and next steps. A connection is ok when it is open and the app
-    check passed (or when no app check was made)."""
-    ok = cls == OPEN and (app is None or app.ok or (app.cls in (NOT_HTTP, NO_REPLY) and scheme is None))
+    check passed (or when no app check was made); a non-HTTP banner counts as an answer when no scheme was
+    typed (host:port), not for an http(s):// URL. A server that accepts and stays silent is not ok."""
+    ok = cls == OPEN and (app is None or app.ok or (app.cls == NOT_HTTP and scheme is None))
     meaning = MEANING[app.cls] if cls == OPEN and app is not None else MEANING[cls]
     return AddressResult(
         address=address,
