@@ -19,6 +19,7 @@ _API = {
     "find_free_port": "api",
     "listeners": "api",
     "doctor": "api",
+    "probe": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .analyze.explain import Explanation
     from .analyze.listing import Blocker, Listing
     from .analyze.ports import PortReport
+    from .analyze.probeclass import ProbeReport, ScanReport
     from .analyze.urls import UrlReport
 
 
@@ -200,6 +201,50 @@ def _first_free(
         if not confirm or all(can_bind(addr, port, proto, v6) for addr, v6 in binds):
             return port
     return None
+
+
+def probe(
+    target: str | Target,
+    *,
+    ports: str | Iterable[int] | None = None,
+    timeout: float | None = None,
+    http: bool = False,
+    concurrency: int = 500,
+) -> ProbeReport | ScanReport:
+    """Run on the other device: connect to `target` (`host:port`, `[v6]:port`, a URL) and classify what
+    happened - open (then the HTTP check), refused, timeout, unreachable, reset - with what it means and
+    what to run on the server. With `ports` ("8000-8100", "22,80,8000-8010" or numbers): connect to each
+    port of the host concurrently (`http`: check HTTP on the open ones). This sends traffic to `target`."""
+    from . import netprobe
+    from .analyze.probeclass import parse_ports
+
+    tgt = _target(target)
+    if tgt.kind in ("port", "any"):
+        raise BindscopeError(
+            f"probe needs the server's address: HOST:PORT, a URL, or HOST --ports RANGE, not {tgt.raw!r} "
+            "(`bindscope urls PORT` on the server prints its address)"
+        )
+    if tgt.ip is not None and (tgt.ip.is_unspecified or tgt.ip.is_multicast):
+        raise BindscopeError(
+            f"{tgt.ip} is not an address to connect to (a server binds it): use the server's LAN address "
+            "(`bindscope urls PORT` on the server prints it)"
+        )
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 10000:
+        raise BindscopeError("--concurrency must be a whole number from 1 to 10000")
+    if ports is not None:
+        if tgt.port is not None and tgt.scheme is None:
+            raise BindscopeError(f"give the port in the target or with --ports, not both ({tgt.raw!r})")
+        if isinstance(ports, str):
+            numbers = parse_ports(ports)
+        else:
+            numbers = tuple(dict.fromkeys(_port(p) for p in ports))
+            if not numbers:
+                raise BindscopeError("--ports needs at least one port")
+        wait = netprobe.check_timeout(timeout, netprobe.DEFAULT_SCAN_TIMEOUT)
+        return netprobe.scan_ports(tgt, numbers, timeout=wait, concurrency=concurrency, http=http)
+    if tgt.port is None:
+        raise BindscopeError(f"probe {tgt.raw!r}: give a port (HOST:PORT), a URL, or --ports RANGE")
+    return netprobe.probe_target(tgt, timeout=netprobe.check_timeout(timeout, netprobe.DEFAULT_TIMEOUT))
 
 
 def _live(protos: tuple[str, ...], resolve: Iterable[str] = ()) -> Snapshot:

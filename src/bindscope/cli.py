@@ -111,6 +111,27 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", metavar="H", help="the port must also be bindable on H (an address of this machine)")
     sp.add_argument("--udp", action="store_true", help="a free UDP port instead of TCP")
 
+    sp = common(
+        sub.add_parser(
+            "probe",
+            help="run on the other device: can it connect to the server, and if not, why (refused, timeout, ...)",
+            description="Run on the other device (phone, colleague's laptop): resolve TARGET, connect to each of its "
+            "addresses, check HTTP, and classify: open, refused, timeout, host/network-unreachable, reset, "
+            "TLS/HTTP mix-ups, host allow-lists. Exit 0 when it connects and the app answers, 1 otherwise.",
+        ),
+        snapshot=False,
+    )
+    sp.add_argument(
+        "target", metavar="TARGET", help="HOST:PORT, [IPV6]:PORT, http(s)://HOST[:PORT]/, or HOST with --ports"
+    )
+    sp.add_argument(
+        "--ports", metavar="RANGE", help="probe many ports of HOST concurrently: 8000-8100, 22,80,8000-8010"
+    )
+    sp.add_argument("--timeout", type=float, metavar="S", help="seconds per connection (default 5; 1 with --ports)")
+    sp.add_argument("--http", action="store_true", help="with --ports: also check HTTP on each open port")
+    sp.add_argument("--concurrency", type=int, default=500, metavar="N", help="with --ports: connections at once (500)")
+    sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/probe.md)")
+
     sp = common(sub.add_parser("snapshot", help="write this machine's facts as JSON (for --from)"), snapshot=False)
     sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     sp.add_argument("--no-listeners", action="store_true", help="leave listening sockets out")
@@ -252,6 +273,11 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(number)
         return 0
+    if args.command == "probe":
+        report = api.probe(
+            args.target, ports=args.ports, timeout=args.timeout, http=args.http, concurrency=args.concurrency
+        )
+        return _emit(args, report, "probe")
     if args.command == "snapshot":
         if args.all_netns and args.no_listeners:
             from .errors import BindscopeError

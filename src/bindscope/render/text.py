@@ -16,6 +16,7 @@ from ..analyze.doctor import Diagnosis
 from ..analyze.explain import Explanation
 from ..analyze.listing import Listing
 from ..analyze.ports import PortReport
+from ..analyze.probeclass import ProbeReport, ScanReport
 from ..analyze.urls import UrlReport
 from ..model import Reach
 
@@ -246,3 +247,73 @@ def doctor(result: Diagnosis, con: Console) -> None:
             con.print(Text(f"{lead}{line}", style=style))
     con.print()
     con.print(Text(result.verdict, style="bold green" if result.lan else "bold red"))
+
+
+PROBE_STYLE = {"open": "green", "refused": "bold red", "timeout": "bold red", "reset": "bold red"}
+
+
+def probe(report: ProbeReport | ScanReport, con: Console) -> None:
+    if isinstance(report, ScanReport):
+        return _scan(report, con)
+    head = Text(f"probe {report.target}", style="bold")
+    head.append(f"  (Host: {report.host_header}, timeout {report.timeout:g} s)", style="dim")
+    con.print(head)
+    con.print(f"  name: {report.resolution.detail}")
+    for r in report.results:
+        line = Text(f"  {hostport(r.address, r.port)}  ")
+        line.append(r.cls, style=PROBE_STYLE.get(r.cls, "bold red"))
+        line.append(f"  {r.detail}")
+        con.print(line)
+        if r.app is not None:
+            app = Text("      ")
+            app.append(r.app.cls, style="green" if r.app.ok else "bold red")
+            app.append(f"  {r.app.detail}")
+            if r.app.server:
+                app.append(f"  [server: {r.app.server}]", style="dim")
+            con.print(app)
+        if not r.ok:
+            con.print(Text(f"      {r.meaning}", style="dim"))
+    style = {"ok": "green", "partial": "yellow"}.get(report.verdict, "bold red")
+    con.print(Text(f"{report.verdict}: {report.summary}", style=style))
+    for step in report.next_steps:
+        con.print(f"  -> {step}")
+    for note in report.notes:
+        con.print(f"- {note}")
+    return None
+
+
+def _scan(report: ScanReport, con: Console) -> None:
+    head = Text(f"probe {report.host} ports {report.ports}", style="bold")
+    head.append(
+        f"  ({report.port_count} ports, timeout {report.timeout:g} s, {report.concurrency} at a time, "
+        f"{report.elapsed_ms / 1000:.2f} s)",
+        style="dim",
+    )
+    con.print(head)
+    con.print(f"  name: {report.resolution.detail}")
+    from ..analyze.probeclass import CONNECT_CLASSES, OPEN, ranges
+
+    for a in report.addresses:
+        con.print(Text(f"{a.address}: {len(a.open)} open", style="bold"))
+        for p in a.open:
+            line = Text(f"  {p.port:>5}  open")
+            if p.app is not None:
+                line.append("  ")
+                line.append(p.app.cls, style="green" if p.app.ok else "bold red")
+                line.append(f"  {p.app.detail}")
+                if p.app.server:
+                    line.append(f"  [server: {p.app.server}]", style="dim")
+            con.print(line)
+        for cls in CONNECT_CLASSES:
+            ports = a.closed.get(cls, ())
+            if cls == OPEN or not ports:
+                continue
+            listed = ranges(ports)
+            label = "timeout (filtered)" if cls == "timeout" else cls
+            con.print(f"  {label}: {len(ports)}" + (f"  ({listed})" if len(listed) <= 60 else ""))
+        for name, count in a.errnos.items():
+            con.print(f"    {name}: {count}")
+    style = "green" if report.verdict == "open" else "bold red"
+    con.print(Text(f"{report.verdict}: {report.summary}", style=style))
+    for step in report.next_steps:
+        con.print(f"  -> {step}")
