@@ -15,7 +15,8 @@ from typing import Any
 from ..addr import Target, url
 from ..collect.proxyconf import Upstream
 from ..collect.selfprobe import HttpReply, Knock
-from ..knowledge.hostcheck import HOST_CHECKS, HostCheck
+from ..knowledge import hostcheck
+from ..knowledge.hostcheck import HostCheck
 from ..knowledge.servers import SERVERS, Server
 from ..model import Finding, Reach, Snapshot
 from .fixes import LAN_HOST, LOCAL_HOST, Fix, bind_fix
@@ -395,17 +396,10 @@ def _check_probe(f: Facts, snap: Snapshot) -> list[Finding]:
 
 
 def _match_host_check(reply: HttpReply, framework: str | None) -> HostCheck | None:
+    """The same classifier `probe` uses (knowledge/hostcheck.py)."""
     if reply.status is None:
         return None
-    for check in HOST_CHECKS:
-        if reply.status not in check.statuses:
-            continue
-        if not any(m in reply.body for m in check.markers):
-            continue
-        if check.weak and framework != check.framework:
-            continue
-        return check
-    return None
+    return hostcheck.match(reply.status, reply.body)
 
 
 def _check_http(f: Facts) -> Finding | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..addr import hostport
 from ..errors import BindscopeError
+from ..knowledge import hostcheck
 
 # -- classes, their meaning --------------------------------------------------------------------------
 OPEN = "open"
@@ -294,32 +295,12 @@ def http_check(resp: HttpResponse, *, scheme: str, host_header: str, elapsed_ms:
     base = {"scheme": scheme, "status": resp.status, "reason": resp.reason, "server": server, "elapsed_ms": elapsed_ms}
     status = f"HTTP {resp.status}{' ' + resp.reason if resp.reason else ''}"
     host = _host_only(host_header)
-    if "DisallowedHost" in text or (resp.status == 400 and "Bad Request (400)" in text):
-        return AppCheck(
-            HOST_NOT_ALLOWED,
-            False,
-            detail=f"{status}: Django rejects Host {host_header!r} (DisallowedHost): {host!r} is not in ALLOWED_HOSTS",
-            hint="django-allowed-hosts",
-            **base,
-        )
-    if "Blocked request. This host" in text:
+    check = hostcheck.match(resp.status, text)
+    if check is not None:
         found = re.search(r"`((?:server|preview)\.allowedHosts)`", text)
         key = found.group(1) if found else "server.allowedHosts"
-        return AppCheck(
-            HOST_NOT_ALLOWED,
-            False,
-            detail=f"{status}: Vite blocks Host {host!r} (it is not in {key})",
-            hint="vite-allowed-hosts",
-            **base,
-        )
-    if "Invalid Host header" in text:
-        return AppCheck(
-            HOST_NOT_ALLOWED,
-            False,
-            detail=f"{status}: webpack-dev-server answers 'Invalid Host header' to Host {host!r}",
-            hint="webpack-allowed-hosts",
-            **base,
-        )
+        detail = check.detail.format(host=host, host_header=host_header, key=key)
+        return AppCheck(HOST_NOT_ALLOWED, False, detail=f"{status}: {detail}", hint=check.id, **base)
     if any(marker in text for marker in _PLAIN_TO_TLS):
         return AppCheck(
             TLS_ON_HTTP_PORT,
