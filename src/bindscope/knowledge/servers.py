@@ -86,6 +86,7 @@ _JUPYTER = Bind(
     startup="is running at:",
     in_use="is already in use, trying another port",
     lan_note="anyone with the token runs code as you: keep the token, and prefer `bindscope share`",
+    verified="jupyter_server 2.21.1",
 )
 
 # Order matters: the first match wins, so the specific (runserver_plus, fastapi) precede
@@ -238,7 +239,7 @@ SERVERS: tuple[Server, ...] = (
             startup="development server at http://{host}:{port}/",
             in_use="Error: That port is already in use.",
             lan_note="Django checks the Host header: add this machine's address to ALLOWED_HOSTS",
-            verified="Django 5.2",
+            verified="Django 5.2.19",
         ),
     ),
     Server(
@@ -255,8 +256,9 @@ SERVERS: tuple[Server, ...] = (
             port_opts=("--port",),
             port_env=("PORT",),
             startup="Server started at http://{host}:{port}",
-            in_use="address already in use",
+            in_use="Address already in use",
             banner_before_bind=True,
+            verified="fastapi-cli 0.0.34",
         ),
     ),
     Server(
@@ -276,6 +278,7 @@ SERVERS: tuple[Server, ...] = (
             startup="Server started at http://{host}:{port}",
             in_use="address already in use",
             banner_before_bind=True,
+            verified="fastapi-cli 0.0.34",
         ),
     ),
     Server(
@@ -298,7 +301,7 @@ SERVERS: tuple[Server, ...] = (
             config=("SERVER_NAME (app.run defaults)",),
             startup="Running on http://{host}:{port}",
             in_use="is in use by another program",
-            verified="Flask 3.1",
+            verified="Flask 3.1.3",
         ),
     ),
     Server(
@@ -318,7 +321,7 @@ SERVERS: tuple[Server, ...] = (
             code='uvicorn.run(app, host="{host}", port={port})',
             startup="Uvicorn running on http://{host}:{port}",
             in_use="address already in use",
-            verified="uvicorn 0.54",
+            verified="uvicorn 0.54.0",
         ),
     ),
     Server(
@@ -338,7 +341,7 @@ SERVERS: tuple[Server, ...] = (
             config=("gunicorn.conf.py: bind = ['HOST:PORT']", "GUNICORN_CMD_ARGS"),
             startup="Listening at: http://{host}:{port}",
             in_use="Connection in use",
-            verified="gunicorn 27.0",
+            verified="gunicorn 27.0.1",
         ),
     ),
     Server(
@@ -355,6 +358,7 @@ SERVERS: tuple[Server, ...] = (
             config=("uwsgi.ini: http = HOST:PORT / http-socket / socket",),
             startup="uWSGI http bound on {host}:{port}",
             in_use="Address already in use",
+            verified="uWSGI 2.0.31",
         ),
     ),
     Server(
@@ -372,6 +376,7 @@ SERVERS: tuple[Server, ...] = (
             config=("hypercorn.toml: bind = ['HOST:PORT']",),
             startup="Running on http://{host}:{port}",
             in_use="Address already in use",
+            verified="Hypercorn 0.18.0",
         ),
     ),
     Server(
@@ -388,6 +393,7 @@ SERVERS: tuple[Server, ...] = (
             port_opts=("--port", "-p"),
             startup="Listening on TCP address {host}:{port}",
             in_use="Address already in use",
+            verified="daphne 4.2.3",
         ),
     ),
     Server(
@@ -406,6 +412,7 @@ SERVERS: tuple[Server, ...] = (
             code='serve(app, host="{host}", port={port})',
             startup="Serving on http://{host}:{port}",
             in_use="Address already in use",
+            verified="waitress 3.0.2",
         ),
     ),
     Server(
@@ -475,6 +482,7 @@ SERVERS: tuple[Server, ...] = (
             code='web.run_app(app, host="{host}", port={port})',
             startup="Running on http://{host}:{port}",
             in_use="address already in use",
+            verified="aiohttp 3.14.5",
         ),
     ),
     Server(
@@ -483,14 +491,16 @@ SERVERS: tuple[Server, ...] = (
         programs=("bottle", "bottle.py"),
         modules=("bottle",),
         bind=Bind(
-            LOCALHOST,
+            "127.0.0.1",
             8080,
-            "bottle CLI: localhost; run(): 127.0.0.1",
+            "bottle CLI: 127.0.0.1 (its default `localhost` as one IPv4 socket, wsgiref); run(): 127.0.0.1",
             bind_opts=("-b", "--bind"),
             bind_needs_port=False,
             code='run(app, host="{host}", port={port})',
             startup="Listening on http://{host}:{port}/",
+            in_use="Address already in use",
             banner_before_bind=True,
+            verified="bottle 0.13.4",
         ),
     ),
     Server(
@@ -506,7 +516,7 @@ SERVERS: tuple[Server, ...] = (
             code='http.server.test(HandlerClass, port={port}, bind="{host}")',
             startup="Serving HTTP on {host} port {port}",
             in_use="Address already in use",
-            verified="CPython 3.11",
+            verified="CPython 3.11.7",
         ),
     ),
     Server(
@@ -557,6 +567,7 @@ SERVERS: tuple[Server, ...] = (
             config=("mkdocs.yml: dev_addr",),
             startup="Serving on http://{host}:{port}/",
             in_use="Address already in use",
+            verified="mkdocs 1.6.1",
         ),
     ),
     Server(
@@ -632,7 +643,14 @@ SERVERS: tuple[Server, ...] = (
     Server(
         "tornado",
         "Tornado",
-        bind=Bind(ALL, None, "every interface (v4+v6 sockets)", code='app.listen({port}, address="{host}")'),
+        bind=Bind(
+            ALL,
+            None,
+            "every interface (v4+v6 sockets)",
+            code='app.listen({port}, address="{host}")',
+            in_use="Address already in use",
+            verified="tornado 6.6.1",
+        ),
     ),
     Server(
         "dash",
