@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from .analyze.urls import UrlReport
 
 
-def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True, all_netns: bool = False) -> Snapshot:
-    """This machine's facts now: interfaces, routes, listeners, environment, resolver;
-    `all_netns`: also every other network namespace (Linux, root)."""
+def snapshot(
+    *, resolve: Iterable[str] = (), listeners: bool = True, all_netns: bool = False, firewall: bool = True
+) -> Snapshot:
+    """This machine's facts now: interfaces, routes, listeners, environment, resolver,
+    firewall rules; `all_netns`: also every other network namespace (Linux, root)."""
     from .collect import snapshot as collect
 
-    return collect(resolve=resolve, listeners=listeners, all_netns=all_netns)
+    return collect(resolve=resolve, listeners=listeners, all_netns=all_netns, firewall=firewall)
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
@@ -60,13 +62,15 @@ def listeners(
     process: str | None = None,
     all_netns: bool = False,
     snapshot: Snapshot | None = None,
-    blockers: Sequence[Blocker] = (),
+    blockers: Sequence[Blocker] | None = None,
 ) -> Listing:
     """Every listening socket (`ls`), its owner and framework, and who can reach it.
 
     `protos`: "tcp" and/or "udp". Filters: `port`, `reach` (that reach and wider: "lan"
     keeps lan and internet), `process` (a substring of the process name, program or
-    framework). `all_netns`: also every other network namespace (Linux, root)."""
+    framework). `all_netns`: also every other network namespace (Linux, root).
+    `blockers`: None reads the firewall (the live one only once a path reaches beyond this
+    machine; a snapshot's recorded one); `()` leaves firewalls out."""
     from .analyze.listing import listing
 
     wanted = tuple(dict.fromkeys(protos))
@@ -78,6 +82,7 @@ def listeners(
         floor = None
     if process is not None and not process.strip():
         raise BindscopeError("--process needs a name")
+    live = snapshot is None
     if snapshot is None:
         from .collect import snapshot as collect
 
@@ -88,7 +93,37 @@ def listeners(
         from dataclasses import replace
 
         snapshot = replace(snapshot, namespaces=())  # as live: other namespaces only with all_netns
-    return listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
+    fw = None
+    if blockers is None:
+        fw = firewall_blocker(snapshot, live=live)
+        blockers = (fw,)
+    result = listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
+    if fw is not None:
+        result.notes.extend(firewall_notes(fw))
+    return result
+
+
+def firewall_blocker(snapshot: Snapshot, *, live: bool) -> Blocker:
+    """The firewall Blocker for a snapshot: its recorded firewall, or (live) this machine's,
+    read on first use."""
+    from .analyze.firewall import blocker
+
+    platform = snapshot.environment.platform
+    if snapshot.firewall is not None or not live:
+        return blocker(snapshot.firewall, platform)
+    from .collect.firewall import collect
+
+    return blocker(collect, platform)
+
+
+def firewall_notes(fw: Blocker) -> list[str]:
+    """What the firewall Blocker could not read (shown under `ls`)."""
+    loaded = getattr(fw, "loaded", lambda: None)()
+    if loaded is None:
+        return []
+    from .analyze.firewall import firewall_notes as notes
+
+    return notes(loaded, loaded.state)
 
 
 def _target(target: str | Target) -> Target:

@@ -200,6 +200,7 @@ def listing(result: Listing, con: Console) -> None:
         for e in warned:
             for w in e.warnings:
                 con.print(Text(f"! {e.local} {e.listener.process or '?'}: {w}", style="yellow"))
+    _firewall_lines(result, con)
     reachable = [e for e in result.entries if e.reach > Reach.THIS_MACHINE and e.urls]
     if reachable:
         con.print(Text("Addresses to type (from another device first, then on this machine):", style="bold"))
@@ -220,3 +221,21 @@ def listing(result: Listing, con: Console) -> None:
         con.print(f"- {note}")
     for err in result.errors:
         con.print(Text(f"! not read: {err}", style="yellow"))
+
+
+def _firewall_lines(result: Listing, con: Console) -> None:
+    """Paths a firewall blocks, or leaves unknown: one line per socket and reason."""
+    lines: list[str] = []
+    for e in result.entries:
+        reasons: dict[str, list[str]] = {}
+        for p in e.paths:
+            if p.hidden or not (p.blocked_by or p.reachable is None):
+                continue
+            reasons.setdefault(p.why or "", []).append(p.address)
+        maybe = f" (would reach {e.maybe_reach.label})" if e.maybe_reach is not None else ""
+        for why, addrs in reasons.items():
+            lines.append(f"  {e.local} {e.framework or e.listener.process or '?'}{maybe}: {why} ({', '.join(addrs)})")
+    if lines:
+        con.print(Text("Firewall:", style="bold"))
+        for line in lines:
+            con.print(Text(line))
