@@ -149,11 +149,13 @@ def explain(target: str | Target, *, snapshot: Snapshot | None = None, v6only: b
     from .analyze.explain import explain as _explain
 
     tgt = _target(target)
+    live = snapshot is None
     if snapshot is None:
         from .collect import snapshot as collect
 
         snapshot = collect(resolve=[tgt.name] if tgt.name else (), listeners=False)
-    return _explain(snapshot, tgt, v6only=v6only)
+    fw = firewall_blocker(snapshot, live=live) if tgt.port else None
+    return _explain(snapshot, tgt, v6only=v6only, blocker=fw)
 
 
 def lan_urls(
@@ -163,7 +165,10 @@ def lan_urls(
     from .analyze.urls import lan_urls as _lan_urls
 
     number = _port(port)
-    return _lan_urls(snapshot or _live(("tcp",)), number, scheme=scheme, show_all=show_all)
+    live = snapshot is None
+    snap = snapshot or _live(("tcp",))
+    fw = firewall_blocker(snap, live=live)
+    return _lan_urls(snap, number, scheme=scheme, show_all=show_all, blocker=fw)
 
 
 def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: str = "tcp") -> PortReport:

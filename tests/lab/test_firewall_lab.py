@@ -595,3 +595,27 @@ def test_ls_text_names_what_blocks(lab, ports, tmp_path):
         assert f"nft rule `inet filter input: tcp dport {ports.dual} drop` (handle" in line
     finally:
         _flush(lab)
+
+
+def test_explain_and_urls_name_what_blocks(lab, ports, tmp_path):
+    """explain and urls read the same firewall: the dropped port's LAN paths are blocked, the others open --
+    checked against a real connection from the phone."""
+    _need("nft")
+    _hold(lab, ports)
+    try:
+        _flush(lab)
+        RULESETS[2].load(lab, ports, tmp_path)  # drop one port: B (the dual-stack ::)
+        rule = f"nft rule `inet filter input: tcp dport {ports.dual} drop` (handle"
+        for port, dropped in ((ports.dual, True), (ports.any4, False)):
+            data = lab.bindscope_json("laptop", "explain", f"0.0.0.0:{port}", expect_rc=0)
+            [lan] = [p for p in data["paths"] if p["address"] == LAPTOP4]
+            real = lab.connect("phone", LAPTOP4, port, timeout=1.5)
+            assert lan["connects"] is real is (not dropped), (lan, real)
+            assert (lan["blocked_by"] or "").startswith(rule) is dropped
+        urls = lab.bindscope_json("laptop", "urls", str(ports.dual), expect_rc=1)
+        assert urls["status"] == "firewall-blocked", urls
+        assert all(u["blocked_by"].startswith(rule) for u in urls["network"] if not u["hidden"])
+        ok = lab.bindscope_json("laptop", "urls", str(ports.any4), expect_rc=0)
+        assert ok["status"] == "ok" and ok["best"] == f"http://{LAPTOP4}:{ports.any4}/"
+    finally:
+        _flush(lab)

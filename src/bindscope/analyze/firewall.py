@@ -310,7 +310,7 @@ class Firewall:
         if self.platform == "darwin":
             return self._check_macos(item)
         if self.platform == "windows":
-            return self._check_windows()
+            return self._check_windows(a.iface.name)
         if self.rs.empty:
             return None
         key = (item.proto, item.port, a.iface.name, a.ip, a.default_route)
@@ -357,12 +357,14 @@ class Firewall:
         )
         return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
 
-    def _check_windows(self) -> PathCheck | None:
+    def _check_windows(self, iface: str) -> PathCheck | None:
         profiles = parse_netsh_profiles(self.state.text("netsh") or "")
         conns = parse_net_connection_profile(self.state.text("netprofile") or "")
         if not profiles:
             return None
-        cats = {c.get("NetworkCategory", "").lower() for c in conns} or {"public"}
+        mine = [c for c in conns if c.get("InterfaceAlias") == iface] or conns
+        # an adapter with no connection profile (unidentified network) is in the Public profile
+        cats = {c.get("NetworkCategory", "").lower() for c in mine} or {"public"}
         names = ["domain" if c == "domainauthenticated" else c for c in cats]
         active = [p for p in names if profiles.get(p, {}).get("state") == "ON"]
         if not active:

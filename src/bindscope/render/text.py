@@ -50,7 +50,9 @@ def console(file: IO[str] | None = None) -> Console:
     )
 
 
-def _yes(ok: bool) -> Text:
+def _yes(ok: bool | None) -> Text:
+    if ok is None:
+        return Text("?", style="yellow")
     return Text("yes", style="green") if ok else Text("no", style="red")
 
 
@@ -103,6 +105,10 @@ def urls(report: UrlReport, con: Console, qr: str | None = None) -> None:
                 tags.append(u.audience)
             if u.hidden_why:
                 tags.append(u.hidden_why)
+            if u.blocked_by:
+                tags.append(f"blocked by {u.blocked_by}")
+            if u.not_checked:
+                tags.append(f"not checked: {u.not_checked}")
             line = Text(f"  {u.url:<{width}}  ")
             line.append(f"({'; '.join(tags)})", style="dim" if u.virtual or u.hidden else "")
             con.print(line)
