@@ -104,16 +104,28 @@ def listeners(
 
 
 def firewall_blocker(snapshot: Snapshot, *, live: bool) -> Blocker:
-    """The firewall Blocker for a snapshot: its recorded firewall, or (live) this machine's,
-    read on first use."""
-    from .analyze.firewall import blocker
-
+    """The firewall Blocker for a snapshot: its recorded firewall, or (live) this machine's.
+    Nothing is imported or read until a path that reaches beyond this machine asks."""
     platform = snapshot.environment.platform
-    if snapshot.firewall is not None or not live:
-        return blocker(snapshot.firewall, platform)
-    from .collect.firewall import collect
+    recorded = snapshot.firewall is not None or not live
+    made: list = []
 
-    return blocker(collect, platform)
+    def source():  # type: ignore[no-untyped-def]
+        if recorded:
+            return snapshot.firewall
+        from .collect.firewall import collect
+
+        return collect()
+
+    def check(item, a):  # type: ignore[no-untyped-def]
+        if not made:
+            from .analyze.firewall import blocker
+
+            made.append(blocker(source, platform))
+        return made[0](item, a)
+
+    check.loaded = lambda: made[0].loaded() if made else None  # type: ignore[attr-defined]
+    return check
 
 
 def firewall_notes(fw: Blocker) -> list[str]:

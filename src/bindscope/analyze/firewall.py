@@ -11,9 +11,9 @@ For doctor: `open_port_commands`, `exposure_warning` and `environment_findings`.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model import Finding, FirewallState, Listener, Reach, Snapshot
@@ -87,6 +87,8 @@ def parse_firewalld_zones(sources: Iterable[tuple[str, str]]) -> dict[str, dict[
     ports, target. Files under /etc override those under /usr/lib (pass them last)."""
     zones: dict[str, dict[str, Any]] = {}
     for name, text in sources:
+        import xml.etree.ElementTree as ET
+
         zone = name.rsplit("/", 1)[-1].removesuffix(".xml")
         try:
             root = ET.fromstring(text)
@@ -228,6 +230,10 @@ class Firewall:
         self.rs = ruleset(state) if platform == "linux" else Ruleset()
         self._ufw = _ufw_origins(self.rs)
         self._cache: dict[tuple, PathCheck | None] = {}
+        self._ported: set[tuple] = set()  # cached checks whose texts name the port
+        self._keep: list[Any] = []
+        self._marks = sorted(self.rs.marks)
+        self._empty = self.rs.empty
         self.ufw_status = parse_ufw_status(state.text("ufw-status") or "") if state.text("ufw-status") else None
 
     # which tools manage it (for the fixes)
@@ -273,7 +279,7 @@ class Firewall:
                     None,
                 )
                 where = f"zone {zone}: " if zone else ""
-                return f"firewalld ({where}{pkt.proto} port {pkt.dport} not allowed)"
+                return f"firewalld ({where}{pkt.proto} port {_PORT} not allowed)"
             if rule is None:
                 return f"nft chain `{chain.table} {chain.name}` policy {kind}"
             return rule.label
@@ -311,11 +317,13 @@ class Firewall:
             return self._check_macos(item)
         if self.platform == "windows":
             return self._check_windows(a.iface.name)
-        if self.rs.empty:
+        if self._empty:
             return None
-        key = (item.proto, item.port, a.iface.name, a.ip, a.default_route)
-        if key in self._cache:
-            return self._cache[key]
+        # per class of ports (see Ruleset.marks) and address (an Addr lives as long as its NetView)
+        key = (item.proto, bisect_right(self._marks, item.port), id(a))
+        hit = self._cache.get(key, False)
+        if hit is not False:
+            return _for_port(hit, item.port) if key in self._ported else hit
         fam = a.ip.version
         nets = [x.network for x in a.iface.addresses if x.ip.version == fam and not (fam == 6 and x.ip.is_link_local)]
         if fam == 6 and a.ip.is_link_local:
@@ -325,6 +333,10 @@ class Firewall:
         here, elsewhere = self.evaluate(pkt, subnet)
         result = _path_check(a.audience, here, elsewhere)
         self._cache[key] = result
+        self._keep.append(a)  # its id is part of the key
+        if any(_PORT in (sv.by or "") for sv in result.sources):
+            self._ported.add(key)
+            return _for_port(result, item.port)
         return result
 
     # -- macOS / Windows: the firewall state, not rules -----------------------------------------
@@ -383,6 +395,17 @@ class Firewall:
             "connections unless a rule allows this program or port; its rules are not read"
         )
         return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
+
+
+_PORT = "\x00port"  # stands for the port in texts cached per class of ports
+
+
+def _for_port(check: PathCheck | None, port: int) -> PathCheck | None:
+    if check is None or not any(_PORT in (s.by or "") for s in check.sources):
+        return check
+    p = str(port)
+    sources = tuple(replace(s, by=s.by.replace(_PORT, p) if s.by else None) for s in check.sources)
+    return PathCheck(check.verdict, check.text.replace(_PORT, p) if check.text else None, check.audience, sources)
 
 
 def _with_by(sv: SourceVerdict | None, text: str) -> SourceVerdict | None:

@@ -24,10 +24,10 @@ check firewalld uses (fib saddr . iif oif missing), rate limits (followed both w
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import json
 import re
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,6 +171,15 @@ class Ruleset:
 
     chains: dict[tuple[str, str, str], Chain] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Where a destination port condition changes its answer: ports between two marks are treated
+    # alike by every rule, so one evaluation serves them all (10,000 sockets, a handful of classes).
+    marks: set[int] = field(default_factory=set)
+
+    def port_class(self, port: int) -> int:
+        sorted_marks = self.__dict__.get("_sorted")
+        if sorted_marks is None or len(sorted_marks) != len(self.marks):
+            sorted_marks = self.__dict__["_sorted"] = sorted(self.marks)
+        return bisect.bisect_right(sorted_marks, port)
 
     def add(self, chain: Chain) -> None:
         self.chains[(chain.origin, chain.table, chain.name)] = chain
@@ -493,6 +502,15 @@ def _nft_objects(data: Any) -> list[dict[str, Any]]:
 
 def parse_nft(text: str, rs: Ruleset, skip_tables: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
     """Add the chains of `nft -j list ruleset` to `rs`."""
+    global _MARKS
+    _MARKS = rs.marks
+    try:
+        _parse_nft(text, rs, skip_tables)
+    finally:
+        _MARKS = None
+
+
+def _parse_nft(text: str, rs: Ruleset, skip_tables: set[tuple[str, str]]) -> None:
     try:
         data = json.loads(text) if text.strip() else {"nftables": []}
     except json.JSONDecodeError as exc:
@@ -709,6 +727,7 @@ def _nft_cond(op: str, left: Any, right: Any, named: Callable[[str], list[Any] |
             return _guard(fam, _negate(Cond("pkt", lambda p, n=names: p.proto in n), op))
         if proto in ("tcp", "udp", "th", "sctp", "udplite", "dccp") and fld == "dport":
             ports = _port_ranges(elems)
+            _mark(ports)
             test = _cmp_test(op, ports)
             if proto in ("th",):
                 return Cond("pkt", lambda p: test(p.dport))
@@ -823,6 +842,15 @@ def _port_ranges(elems: list[Any]) -> Ranges:
     return _norm(out)
 
 
+_MARKS: set[int] | None = None  # the Ruleset being parsed (parse_nft / parse_iptables_save set it)
+
+
+def _mark(ports: Ranges) -> None:
+    if _MARKS is not None:
+        for lo, hi in ports:
+            _MARKS.update((lo, hi + 1))
+
+
 def _cmp_test(op: str, ports: Ranges) -> Callable[[int], bool]:
     if op in ("==", "in"):
         return lambda x: _in(ports, x)
@@ -878,6 +906,15 @@ _NONTERMINAL_TARGETS = {
 def parse_iptables_save(text: str, origin: str, rs: Ruleset) -> None:
     """Add the chains of `iptables-save` / `ip6tables-save` output (origin: iptables, ip6tables,
     iptables-legacy, ...) to `rs`."""
+    global _MARKS
+    _MARKS = rs.marks
+    try:
+        _parse_iptables_save(text, origin, rs)
+    finally:
+        _MARKS = None
+
+
+def _parse_iptables_save(text: str, origin: str, rs: Ruleset) -> None:
     family = "ip6" if origin.startswith("ip6") else "ip"
     table = ""
     for raw in text.splitlines():
@@ -909,8 +946,10 @@ def parse_iptables_save(text: str, origin: str, rs: Ruleset) -> None:
             )
             continue
         if line.startswith(("-A ", "-I ")):
+            import shlex
+
             try:
-                words = shlex.split(line)
+                words = shlex.split(line) if '"' in line or "'" in line else line.split()
             except ValueError:
                 words = line.split()
             chain = rs.chains.get((origin, table, words[1]))
@@ -995,6 +1034,7 @@ def _ipt_rule(words: list[str], line: str, origin: str, table: str, chain: Chain
         elif w in ("--dport", "--destination-port", "--dports", "--destination-ports"):
             try:
                 ports = _norm(_ipt_port(x) for x in arg().split(","))
+                _mark(ports)
             except ValueError:
                 unknown()
             else:

@@ -214,7 +214,7 @@ class _Reacher:
         self.blockers = blockers
         self.cap = cap
         self._cache: dict[tuple, tuple[Reach, tuple[_Path, ...]]] = {}
-        self._fcache: dict[tuple, tuple[Reach, tuple[_Path, ...], Reach | None]] = {}
+        self._fcache: dict[tuple, tuple[Reach, tuple[_Path, ...], Reach | None]] = {}  # by the answers
         self._addrs: dict[int, Addr] = {}  # path (by id, kept alive by _cache) -> its address
 
     def paths(self, item: Listener) -> tuple[Reach, tuple[_Path, ...], Reach | None]:
@@ -224,14 +224,30 @@ class _Reacher:
         if base is None:
             base = self._cache[key] = self._base(item, v6only)
         reach, out = base
-        if not self.blockers or not any(p.audience > Reach.THIS_MACHINE for p in out):
+        # Only a socket that some path leads to from beyond this machine asks the firewall (and
+        # then about all its paths): one on loopback never does, so the firewall is never read.
+        if not self.blockers or reach <= Reach.THIS_MACHINE:
             return reach, out, None
-        # The firewall depends on the port and protocol: checked per socket (blockers cache per packet).
-        fkey = (key, item.proto, item.port)
+        # The firewall depends on the port and protocol: asked per socket (blockers cache per packet);
+        # sockets whose answers are alike share one tuple of paths (and `ls --json`'s encoded parts).
+        checks = tuple(self._check(item, p) for p in out)
+        if not any(checks):
+            return reach, out, None
+        fkey = (key, checks)
         hit = self._fcache.get(fkey)
         if hit is None:
-            hit = self._fcache[fkey] = self._firewalled(item, out)
+            hit = self._fcache[fkey] = self._firewalled(out, checks)
         return hit
+
+    def _check(self, item: Listener, p: _Path) -> Any:
+        if p.audience <= Reach.THIS_MACHINE:
+            return None
+        a = self._addrs[id(p)]
+        for blocker in self.blockers:
+            found = blocker(item, a)
+            if found:
+                return found
+        return None
 
     def _base(self, item: Listener, v6only: bool) -> tuple[Reach, tuple[_Path, ...]]:
         ip = item.ip
@@ -263,18 +279,11 @@ class _Reacher:
             self._addrs[id(out[-1])] = a
         return reach, tuple(out)
 
-    def _firewalled(self, item: Listener, base: tuple[_Path, ...]) -> tuple[Reach, tuple[_Path, ...], Reach | None]:
+    def _firewalled(self, base: tuple[_Path, ...], checks: tuple) -> tuple[Reach, tuple[_Path, ...], Reach | None]:
         reach = Reach.NOBODY
         maybe = Reach.NOBODY
         out = []
-        for p in base:
-            a = self._addrs[id(p)]
-            found = None
-            if p.audience > Reach.THIS_MACHINE:
-                for blocker in self.blockers:
-                    found = blocker(item, a)
-                    if found:
-                        break
+        for p, found in zip(base, checks, strict=True):
             reachable, why, blocked, audience, detail = p.reachable, p.why, None, p.audience, None
             if isinstance(found, str):
                 blocked = found

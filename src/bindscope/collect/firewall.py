@@ -3,8 +3,8 @@
 Linux: `nft -j list ruleset`; `iptables-nft-save` / `ip6tables-nft-save` when iptables-nft
 tables are in the nft ruleset (their matches are opaque in nft's JSON); `iptables-legacy-save` /
 `ip6tables-legacy-save` when legacy tables exist (/proc/net/ip_tables_names); plain
-`iptables-save` only where neither variant exists; `ufw status verbose` when ufw's chains are
-loaded, and /etc/ufw/ufw.conf; firewalld's DefaultZone and zone files when its table is loaded.
+`iptables-save` only where neither variant exists; /etc/ufw/ufw.conf when ufw's chains are
+loaded; firewalld's DefaultZone and zone files when its table is loaded.
 macOS: `socketfilterfw --getglobalstate --getblockall --listapps`, `pfctl -sr`. Windows:
 `netsh advfirewall show allprofiles`, `Get-NetConnectionProfile`.
 
@@ -114,11 +114,11 @@ def linux() -> FirewallState:
     if not sources and not notes and not _which("nft") and not _which("iptables-save"):
         notes.append("no firewall tool found (nft, iptables-save): rules not read")
     loaded = " ".join(s.text for s in sources)
-    conf = _read("/etc/ufw/ufw.conf")
+    # ufw: its chains are in the iptables output, and its default policy is their INPUT policy, so
+    # `ufw status verbose` (a Python program: ~0.3 s) is not run; its parser reads recorded output.
+    conf = _read("/etc/ufw/ufw.conf") if "ufw-user-input" in loaded else None
     if conf is not None:
         sources.append(FirewallSource("ufw-conf", "/etc/ufw/ufw.conf", conf))
-        if "ufw-user-input" in loaded and _which("ufw"):
-            _run(["ufw", "status", "verbose"], "ufw-status", sources, notes)
     if "firewalld" in loaded:
         text = _read("/etc/firewalld/firewalld.conf")
         if text is not None:
