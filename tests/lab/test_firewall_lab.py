@@ -458,6 +458,15 @@ def _nmap_states(proc: subprocess.Popen, ports: Sequence[int]) -> dict[int, str]
     return states
 
 
+def _icmp6_port_unreachable(path: dict, addr: str, client: str) -> bool:
+    """The firewall answers this IPv6 client with a reject of type port-unreachable (not tcp reset)."""
+    if ":" not in addr:
+        return False
+    fw = path["firewall"] or []
+    sv = next((s for s in fw if (s["from"] == "elsewhere") == (client == "stranger")), None)
+    return bool(sv and sv["verdict"] == "blocked" and "reject" in (sv["by"] or "") and "tcp reset" not in sv["by"])
+
+
 def expected_state(path: dict, client: str) -> str:
     """What bindscope's path says this client gets: open, closed, filtered, or unknown."""
     fw = path["firewall"] or []
@@ -501,7 +510,7 @@ def test_every_path_verdict_matches_connections_and_nmap(lab, ports, tmp_path):
     _need("nft")
     _need("nmap")
     _hold(lab, ports)
-    total = agree = unknown = 0
+    total = agree = unknown = nmap_racy = 0
     mismatches: list[str] = []
     states_seen: set[str] = set()
     tally: dict[str, tuple[int, int]] = {}
@@ -535,6 +544,11 @@ def test_every_path_verdict_matches_connections_and_nmap(lab, ports, tmp_path):
                         continue
                     if says == got == scan:
                         agree += 1
+                    elif says == got == "closed" and scan == "filtered" and _icmp6_port_unreachable(path, addr, client):
+                        # nmap -sT (as root it also watches ICMP) reports an ICMPv6 port-unreachable answer as
+                        # filtered in some runs and closed in others; connect() gets ECONNREFUSED every time.
+                        agree += 1
+                        nmap_racy += 1
                     else:
                         mismatches.append(
                             f"[{rs.name}] {client} -> {entry['local']} via {addr}: bindscope {says} "
@@ -544,7 +558,10 @@ def test_every_path_verdict_matches_connections_and_nmap(lab, ports, tmp_path):
     finally:
         _flush(lab)
     report = "\n".join(f"  {name}: {a}/{n}" for name, (n, a) in tally.items())
-    print(f"\nfirewall matrix: {agree}/{total} agree ({unknown} unknown, allowed)\n{report}")
+    print(
+        f"\nfirewall matrix: {agree}/{total} agree ({unknown} unknown, allowed; {nmap_racy} where nmap said "
+        f"filtered for an ICMPv6 port-unreachable the real connect saw as refused)\n{report}"
+    )
     assert not mismatches, f"{len(mismatches)} of {total} differ:\n" + "\n".join(mismatches)
     assert {"open", "closed", "filtered"} <= states_seen, f"reality showed only {states_seen}"
     assert unknown > 0, "the out-of-subset ruleset should give some unknown verdicts"
