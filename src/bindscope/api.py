@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from .analyze.urls import UrlReport
 
 
-def snapshot(*, resolve: Iterable[str] = (), listeners: bool = True, all_netns: bool = False) -> Snapshot:
-    """This machine's facts now: interfaces, routes, listeners, environment, resolver;
-    `all_netns`: also every other network namespace (Linux, root)."""
+def snapshot(
+    *, resolve: Iterable[str] = (), listeners: bool = True, all_netns: bool = False, firewall: bool = True
+) -> Snapshot:
+    """This machine's facts now: interfaces, routes, listeners, environment, resolver,
+    firewall rules; `all_netns`: also every other network namespace (Linux, root)."""
     from .collect import snapshot as collect
 
-    return collect(resolve=resolve, listeners=listeners, all_netns=all_netns)
+    return collect(resolve=resolve, listeners=listeners, all_netns=all_netns, firewall=firewall)
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
@@ -62,13 +64,15 @@ def listeners(
     process: str | None = None,
     all_netns: bool = False,
     snapshot: Snapshot | None = None,
-    blockers: Sequence[Blocker] = (),
+    blockers: Sequence[Blocker] | None = None,
 ) -> Listing:
     """Every listening socket (`ls`), its owner and framework, and who can reach it.
 
     `protos`: "tcp" and/or "udp". Filters: `port`, `reach` (that reach and wider: "lan"
     keeps lan and internet), `process` (a substring of the process name, program or
-    framework). `all_netns`: also every other network namespace (Linux, root)."""
+    framework). `all_netns`: also every other network namespace (Linux, root).
+    `blockers`: None reads the firewall (the live one only once a path reaches beyond this
+    machine; a snapshot's recorded one); `()` leaves firewalls out."""
     from .analyze.listing import listing
 
     wanted = tuple(dict.fromkeys(protos))
@@ -80,6 +84,7 @@ def listeners(
         floor = None
     if process is not None and not process.strip():
         raise BindscopeError("--process needs a name")
+    live = snapshot is None
     if snapshot is None:
         from .collect import snapshot as collect
 
@@ -90,7 +95,49 @@ def listeners(
         from dataclasses import replace
 
         snapshot = replace(snapshot, namespaces=())  # as live: other namespaces only with all_netns
-    return listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
+    fw = None
+    if blockers is None:
+        fw = firewall_blocker(snapshot, live=live)
+        blockers = (fw,)
+    result = listing(snapshot, protos=wanted, port=number, min_reach=floor, process=process, blockers=blockers)
+    if fw is not None:
+        result.notes.extend(firewall_notes(fw))
+    return result
+
+
+def firewall_blocker(snapshot: Snapshot, *, live: bool) -> Blocker:
+    """The firewall Blocker for a snapshot: its recorded firewall, or (live) this machine's.
+    Nothing is imported or read until a path that reaches beyond this machine asks."""
+    platform = snapshot.environment.platform
+    recorded = snapshot.firewall is not None or not live
+    made: list = []
+
+    def source():  # type: ignore[no-untyped-def]
+        if recorded:
+            return snapshot.firewall
+        from .collect.firewall import collect
+
+        return collect()
+
+    def check(item, a):  # type: ignore[no-untyped-def]
+        if not made:
+            from .analyze.firewall import blocker
+
+            made.append(blocker(source, platform))
+        return made[0](item, a)
+
+    check.loaded = lambda: made[0].loaded() if made else None  # type: ignore[attr-defined]
+    return check
+
+
+def firewall_notes(fw: Blocker) -> list[str]:
+    """What the firewall Blocker could not read (shown under `ls`)."""
+    loaded = getattr(fw, "loaded", lambda: None)()
+    if loaded is None:
+        return []
+    from .analyze.firewall import firewall_notes as notes
+
+    return notes(loaded, loaded.state)
 
 
 def _target(target: str | Target) -> Target:
@@ -116,11 +163,13 @@ def explain(target: str | Target, *, snapshot: Snapshot | None = None, v6only: b
     from .analyze.explain import explain as _explain
 
     tgt = _target(target)
+    live = snapshot is None
     if snapshot is None:
         from .collect import snapshot as collect
 
         snapshot = collect(resolve=[tgt.name] if tgt.name else (), listeners=False)
-    return _explain(snapshot, tgt, v6only=v6only)
+    fw = firewall_blocker(snapshot, live=live) if tgt.port else None
+    return _explain(snapshot, tgt, v6only=v6only, blocker=fw)
 
 
 def lan_urls(
@@ -130,7 +179,10 @@ def lan_urls(
     from .analyze.urls import lan_urls as _lan_urls
 
     number = _port(port)
-    return _lan_urls(snapshot or _live(("tcp",)), number, scheme=scheme, show_all=show_all)
+    live = snapshot is None
+    snap = snapshot or _live(("tcp",))
+    fw = firewall_blocker(snap, live=live)
+    return _lan_urls(snap, number, scheme=scheme, show_all=show_all, blocker=fw)
 
 
 def check_port_use(port: int | str, *, snapshot: Snapshot | None = None, proto: str = "tcp") -> PortReport:
@@ -274,12 +326,13 @@ def doctor(
     if snapshot is None:
         from .collect import snapshot as collect
 
-        snapshot = collect(protos=("tcp",), resolve=names)
+        snapshot = collect(protos=("tcp",), resolve=names, firewall=True)
     if snapshot.namespaces:
         from dataclasses import replace
 
         snapshot = replace(snapshot, namespaces=())
-    everything = listing(snapshot, protos=("tcp",))
+    # the firewall as recorded (live: just read above): doctor reads it once
+    everything = listing(snapshot, protos=("tcp",), blockers=(firewall_blocker(snapshot, live=False),))
     entries = [e for e in everything.entries if e.listener.port == tgt.port]
     others = [e for e in everything.entries if e.listener.port != tgt.port]
     facts = Facts(
@@ -308,6 +361,9 @@ def doctor(
             facts.proxies.append((proxy, ups, error))
     else:
         facts.proxies = [(p, [], "not read from a recorded snapshot") for p in proxy_entries(everything.entries)]
+    from .analyze.firewall import environment_findings
+
+    facts.environment = environment_findings(snapshot, entries, tgt.port)
     return diagnose(snapshot, facts)
 
 

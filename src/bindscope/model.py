@@ -162,6 +162,60 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class FirewallSource:
+    """One firewall fact as read: a command's output or a file's text, kept verbatim so that
+    analysis (analyze/firewall.py) parses it the same way live and from a recording."""
+
+    name: str  # nft | iptables | ip6tables | iptables-legacy | ip6tables-legacy | ufw-status | ufw-conf |
+    # firewalld-conf | firewalld-zone | socketfilterfw-state | socketfilterfw-apps | pfctl | netsh | netprofile
+    command: str  # the command run, or the file read
+    text: str
+
+
+@dataclass(frozen=True)
+class FirewallState:
+    """What collect/firewall.py read (None in a Snapshot: not read at all)."""
+
+    sources: tuple[FirewallSource, ...] = ()
+    notes: tuple[str, ...] = ()  # what could not be read and why ("nft: not installed")
+
+    def text(self, name: str) -> str | None:
+        for s in self.sources:
+            if s.name == name:
+                return s.text
+        return None
+
+    def all(self, name: str) -> list[FirewallSource]:
+        return [s for s in self.sources if s.name == name]
+
+
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What doctor (and audit, and the environment checks) found: what was observed, and the
+    exact change that fixes it."""
+
+    id: str
+    severity: str  # info | warning | error | critical
+    title: str
+    evidence: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    docs: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "title": self.title,
+            "evidence": list(self.evidence),
+            "fix": list(self.fix),
+            "docs": self.docs,
+        }
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything bindscope knows about one machine at one moment."""
 
@@ -175,6 +229,8 @@ class Snapshot:
     owners_unknown: int = 0
     # Other network namespaces (only with --all-netns); the fields above are this one's.
     namespaces: tuple[NetNamespace, ...] = ()
+    # Firewall rules and environment facts as read (None: not read; older snapshots).
+    firewall: FirewallState | None = None
     taken_at: str = ""  # ISO 8601, UTC
     source: str = "live"  # "live" or a description of the recorded machine
     version: int = SNAPSHOT_VERSION
@@ -182,6 +238,8 @@ class Snapshot:
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["firewall"] is None:  # not read: as older snapshots, which have no such field
+            del data["firewall"]
         return _lists(data)
 
     @classmethod
@@ -208,6 +266,7 @@ class Snapshot:
                 )
                 for n in _seq(data.get("namespaces", ()), "namespaces")
             )
+            firewall = _firewall(data.get("firewall"))
             resolver = {str(k): tuple(str(a) for a in v) for k, v in (data.get("resolver") or {}).items()}
             snap = cls(
                 environment=env,
@@ -217,6 +276,7 @@ class Snapshot:
                 resolver=resolver,
                 owners_unknown=int(data.get("owners_unknown", 0)),
                 namespaces=namespaces,
+                firewall=firewall,
                 taken_at=str(data.get("taken_at", "")),
                 source=str(data.get("source", "recorded")),
             )
@@ -239,6 +299,17 @@ def _interfaces(items: Any) -> tuple[Interface, ...]:
             hw=dict(i.get("hw") or {}),
         )
         for i in _seq(items, "interfaces")
+    )
+
+
+def _firewall(data: Any) -> FirewallState | None:
+    if data is None:
+        return None
+    state = _build(FirewallState, data)
+    return _replace(
+        state,
+        sources=tuple(_build(FirewallSource, s) for s in _seq(data.get("sources", ()), "firewall sources")),
+        notes=_seq(data.get("notes", ()), "firewall notes"),
     )
 
 
@@ -330,6 +401,8 @@ def _validate(snap: Snapshot) -> None:
     for group in (snap.interfaces, snap.routes, snap.listeners, snap.namespaces):
         for item in group:
             _check_types(item)
+    if snap.firewall is not None:
+        _check_types(snap.firewall)
     if not isinstance(snap.owners_unknown, int):
         raise BindscopeError("snapshot: owners_unknown must be a number")
     for ns in snap.namespaces:
@@ -358,28 +431,3 @@ def _validate_net(
         item.ip  # noqa: B018
         if not 0 <= int(item.port) <= 65535:
             raise ValueError(f"listener port {item.port} out of range")
-
-
-SEVERITIES = ("info", "warning", "error", "critical")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What doctor (and audit) found: what was observed, and the exact change that fixes it."""
-
-    id: str
-    severity: str  # info | warning | error | critical
-    title: str
-    evidence: tuple[str, ...] = ()
-    fix: tuple[str, ...] = ()
-    docs: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "title": self.title,
-            "evidence": list(self.evidence),
-            "fix": list(self.fix),
-            "docs": self.docs,
-        }

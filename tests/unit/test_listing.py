@@ -402,11 +402,13 @@ def test_blocker_blocks_a_path_and_lowers_reach():
     # tailscale0 and wg0 still lead to it: vpn is what is left
     assert redis.reach == Reach.VPN
     assert by_address(redis)["100.101.102.103"].blocked_by is None
-    # the kernel's own refusals keep their reason; the blocker is asked only about open paths
+    # the kernel's own refusals keep their reason and get no blocked_by; the blocker is still asked (a
+    # firewall check tells a client's "refused" from its "timeout" there), but never about loopback
     v6 = entry_for(result, "[::]:9000")
     assert by_address(v6)["192.168.1.23"].blocked_by is None
     assert "IPV6_V6ONLY" in (by_address(v6)["192.168.1.23"].why or "")
-    assert (9000, "192.168.1.23") not in calls
+    assert (9000, "192.168.1.23") in calls
+    assert not [c for c in calls if c[1] in ("127.0.0.1", "::1")]
     assert (6379, "192.168.1.23") in calls
     assert v6.reach == Reach.VPN  # global IPv6 is on wlan0 too; fd7a:... on tailscale0 stays open
 

@@ -31,7 +31,7 @@ ENVIRONMENT_NOT_CHECKED = Finding(
     "environment-not-checked",
     "info",
     "Firewall, container and WSL: not checked",
-    ("bindscope does not read firewall rules, published container ports or WSL networking yet",),
+    ("the environment checks did not run",),
     ("if the self-probe says open but the other device still cannot connect: check the firewall",),
 )
 
@@ -534,7 +534,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     blocking = [x for x in findings if x.severity in ("error",)]
     if any(x.id in ("host-not-allowed", "airplay-port") for x in findings):
         lan = False
-    if any(x.severity == "error" and x.id.startswith("firewall") for x in findings):
+    if any(x.id in ("firewall-blocks", "wsl2-nat") for x in findings):
         lan = False
     critical = [x for x in findings if x.severity == "critical"]
     if lan:
@@ -544,7 +544,9 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"
     else:
-        first = _reason(blocking[0].title) if blocking else "no address of this machine on the LAN leads to it"
+        firewall = [x for x in findings if x.id == "firewall-blocks"]
+        reason = (firewall or blocking)[:1]
+        first = _reason(reason[0].title) if reason else "no address of this machine on the LAN leads to it"
         verdict = f"Other devices cannot connect: {first}"
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..addr import IPAddress, Scope, Target, hostport, unmapped, url
 from ..errors import BindscopeError
-from ..model import Reach, Snapshot
+from ..model import Listener, Reach, Snapshot
 from .netview import KIND_LABELS, NetView, accepts, addresses_for
 
 AUDIENCE_PHRASES = {
@@ -35,9 +35,10 @@ class Path:
     family: str
     scope: str
     audience: str
-    connects: bool
+    connects: bool | None  # None: a firewall rule bindscope does not understand decides
     why: str | None
     url: str | None
+    blocked_by: str | None = None  # the firewall rule that blocks an otherwise open path
 
 
 @dataclass
@@ -64,8 +65,9 @@ class Explanation:
         return {"command": "explain", **asdict(self)}
 
 
-def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Explanation:
-    """What a server bound to `target` can be reached through, address by address."""
+def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None, blocker: Any = None) -> Explanation:
+    """What a server bound to `target` can be reached through, address by address. `blocker`
+    (analyze.firewall.blocker): with a port, each open path is also checked against the firewall."""
     view = NetView(snap)
     if target.kind == "port":
         if not target.raw.strip().startswith(":"):
@@ -117,6 +119,16 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
         else:
             reasons = [accepts(ip, z, v6only_eff, a.ip, a.zone) for ip, z in binds]
             why = None if any(r is None for r in reasons) else reasons[0]
+        connects: bool | None = why is None
+        blocked = None
+        if why is None and blocker is not None and target.port and a.audience > Reach.THIS_MACHINE:
+            bind = next((ip for ip, _z in binds if ip.version == a.ip.version), binds[0][0])
+            fam = "ipv4" if bind.version == 4 else "ipv6"
+            found = blocker(Listener("tcp", str(bind), target.port, fam, v6only_eff), a)
+            if found is not None and found.verdict == "blocked":
+                connects, blocked, why = False, found.text, f"blocked by {found.text}"
+            elif found is not None and found.verdict == "unknown":
+                connects, why = None, f"not checked: {found.text}"
         paths.append(
             Path(
                 a.iface.name,
@@ -125,9 +137,10 @@ def explain(snap: Snapshot, target: Target, *, v6only: bool | None = None) -> Ex
                 a.family,
                 str(a.scope),
                 a.audience.label,
-                why is None,
+                connects,
                 why,
                 url(a.ip, target.port, target.scheme or "http", a.zone) if target.port else None,
+                blocked,
             )
         )
 

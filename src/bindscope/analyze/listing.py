@@ -5,9 +5,12 @@ kernel hand a connection to that address to this socket (`netview.accepts`: fami
 address, IPV6_V6ONLY, zone), and who uses that address (`NetView` audience)? The widest
 audience among the reachable paths is the socket's reach.
 
-Firewalls are not read yet. The seam for them is `Blocker`: a function of (listener, address)
-that returns what blocks the path ("ufw (default deny incoming)") or None. A blocked path is
-`reachable: false` with `blocked_by` set, and no longer counts for reach.
+Firewalls come in through `Blocker`: a function of (listener, address) that returns what blocks
+the path ("ufw (default deny incoming)"), or a check object (analyze/firewall.PathCheck: verdict
+open / blocked / unknown, a narrower audience, per-source detail), or None (not checked). A
+blocked path is `reachable: false` with `blocked_by` set; an unknown one is `reachable: null`
+("not checked: rule not understood (...)"). Neither counts for reach: reach is what is sure,
+and `maybe_reach` is the wider audience the unknown paths would give.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..model import Listener, NetNamespace, Reach, Snapshot
 from .netview import Addr, NetView, accepts, addresses_for
 from .servers import Detected, detect, parse_argv
 
-Blocker = Callable[[Listener, Addr], str | None]
+Blocker = Callable[[Listener, Addr], Any]  # str (what blocks) | PathCheck-like | None
 
 _LABELS = {r: r.label for r in Reach}
 
@@ -47,9 +50,10 @@ class PathVerdict:
     audience: str  # Reach label of the people who use this address
     url: str | None  # what to type (TCP, not for datastores)
     target: str  # host:port
-    reachable: bool
+    reachable: bool | None  # None: not known (a firewall rule not understood)
     why: str | None  # when not reachable
     blocked_by: str | None = None  # the firewall seam: what blocks an otherwise open path
+    firewall: tuple[dict[str, Any], ...] | None = None  # per source set; None: not checked
     hidden: bool = False  # not offered as an address to type (link-local, veth, down): not in JSON
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,10 +75,11 @@ class _Path:
     audience: Reach
     host: str  # as in host:port ("[::1]", "[fe80::1%eth0]")
     url_host: str  # as in a URL ("[fe80::1%25eth0]")
-    reachable: bool
+    reachable: bool | None
     why: str | None
     blocked_by: str | None
     hidden: bool
+    firewall: tuple[dict[str, Any], ...] | None = None
 
     def url(self, port: int) -> str:
         return f"http://{self.url_host}/" if port == 80 else f"http://{self.url_host}:{port}/"
@@ -91,6 +96,7 @@ class _Path:
             self.reachable,
             self.why,
             self.blocked_by,
+            self.firewall,
             self.hidden,
         )
 
@@ -108,6 +114,7 @@ class Entry:
     warnings: list[str]
     netns: str | None = None  # None: this network namespace
     _paths: tuple[_Path, ...] = ()
+    maybe_reach: Reach | None = None  # wider audience of paths a firewall rule leaves unknown
 
     @property
     def framework(self) -> str | None:
@@ -158,6 +165,7 @@ class Entry:
             "category": self.detected.category if self.detected else None,
             "debug": self.detected.debug if self.detected else None,
             "reach": _LABELS[self.reach],
+            "maybe_reach": _LABELS[self.maybe_reach] if self.maybe_reach is not None else None,
             "netns": self.netns,
             "warnings": self.warnings,
             "urls": self.urls,
@@ -206,25 +214,48 @@ class _Reacher:
         self.blockers = blockers
         self.cap = cap
         self._cache: dict[tuple, tuple[Reach, tuple[_Path, ...]]] = {}
+        self._fcache: dict[tuple, tuple[Reach, tuple[_Path, ...], Reach | None]] = {}  # by the answers
+        self._addrs: dict[int, Addr] = {}  # path (by id, kept alive by _cache) -> its address
 
-    def paths(self, item: Listener) -> tuple[Reach, tuple[_Path, ...]]:
+    def paths(self, item: Listener) -> tuple[Reach, tuple[_Path, ...], Reach | None]:
         v6only = item.v6only if item.v6only is not None else self.view.v6only_default()
         key = (item.address, v6only if item.family == "ipv6" else None)
-        if not self.blockers and key in self._cache:
-            return self._cache[key]
+        base = self._cache.get(key)
+        if base is None:
+            base = self._cache[key] = self._base(item, v6only)
+        reach, out = base
+        # Only a socket that some path leads to from beyond this machine asks the firewall (and
+        # then about all its paths): one on loopback never does, so the firewall is never read.
+        if not self.blockers or reach <= Reach.THIS_MACHINE:
+            return reach, out, None
+        # The firewall depends on the port and protocol: asked per socket (blockers cache per packet);
+        # sockets whose answers are alike share one tuple of paths (and `ls --json`'s encoded parts).
+        checks = tuple(self._check(item, p) for p in out)
+        if not any(checks):
+            return reach, out, None
+        fkey = (key, checks)
+        hit = self._fcache.get(fkey)
+        if hit is None:
+            hit = self._fcache[fkey] = self._firewalled(out, checks)
+        return hit
+
+    def _check(self, item: Listener, p: _Path) -> Any:
+        if p.audience <= Reach.THIS_MACHINE:
+            return None
+        a = self._addrs[id(p)]
+        for blocker in self.blockers:
+            found = blocker(item, a)
+            if found:
+                return found
+        return None
+
+    def _base(self, item: Listener, v6only: bool) -> tuple[Reach, tuple[_Path, ...]]:
         ip = item.ip
         zone = item.address.partition("%")[2] or None
         reach = Reach.NOBODY
         out = []
         for a in addresses_for(self.view, [(ip, zone)]):
             why = self._why(ip, zone, v6only, a)
-            blocked = None
-            if why is None:
-                for blocker in self.blockers:
-                    blocked = blocker(item, a)
-                    if blocked:
-                        why = f"blocked by {blocked}"
-                        break
             # a container's veth leads to the host's bridge: the host and its containers, not the LAN
             capped = self.cap is not None and a.iface.hw.get("driver") == "veth"
             audience = min(a.audience, self.cap) if capped and self.cap is not None else a.audience
@@ -241,14 +272,55 @@ class _Reacher:
                     url(a.ip, 80, "http", a.zone)[len("http://") : -1],
                     why is None,
                     why,
-                    blocked,
+                    None,
                     a.hidden,
                 )
             )
-        result = (reach, tuple(out))
-        if not self.blockers:
-            self._cache[key] = result
-        return result
+            self._addrs[id(out[-1])] = a
+        return reach, tuple(out)
+
+    def _firewalled(self, base: tuple[_Path, ...], checks: tuple) -> tuple[Reach, tuple[_Path, ...], Reach | None]:
+        reach = Reach.NOBODY
+        maybe = Reach.NOBODY
+        out = []
+        for p, found in zip(base, checks, strict=True):
+            reachable, why, blocked, audience, detail = p.reachable, p.why, None, p.audience, None
+            if isinstance(found, str):
+                blocked = found
+            elif found is not None:
+                detail = found.to_dicts()
+                if found.verdict == "blocked":
+                    blocked = found.text or "a firewall rule"
+                elif found.verdict == "unknown":
+                    if reachable:
+                        reachable, why = None, f"not checked: {found.text}"
+                elif found.audience is not None and found.audience < audience:
+                    audience = found.audience
+            if blocked is not None and reachable:
+                reachable, why = False, f"blocked by {blocked}"
+            elif not p.reachable:  # the kernel refuses it anyway: the firewall detail stays, not blocked_by
+                blocked = None
+            if reachable and audience > reach:
+                reach = audience
+            if reachable is None and audience > maybe:
+                maybe = audience
+            out.append(
+                _Path(
+                    p.interface,
+                    p.kind,
+                    p.address,
+                    p.family,
+                    audience,
+                    p.host,
+                    p.url_host,
+                    reachable,
+                    why,
+                    blocked,
+                    p.hidden,
+                    detail,
+                )
+            )
+        return reach, tuple(out), (maybe if maybe > reach else None)
 
     def _why(self, ip: IPAddress, zone: str | None, v6only: bool, a: Addr) -> str | None:
         reason = accepts(ip, zone, v6only, a.ip, a.zone)
@@ -261,10 +333,10 @@ class _Reacher:
         return None
 
 
-def _warnings(entry_reach: Reach, found: Detected | None, item: Listener) -> list[str]:
+def _warnings(entry_reach: Reach, found: Detected | None, item: Listener, unsure: bool = False) -> list[str]:
     if found is None or entry_reach <= Reach.THIS_MACHINE:
         return []
-    where = entry_reach.label
+    where = entry_reach.label + (", if the firewall lets it through" if unsure else "")
     out = []
     if found.debug:
         out.append(f"debug server reachable beyond this machine ({where}): {found.debug}")
@@ -308,7 +380,8 @@ def listing(
                 f"{label}: a container's addresses on a veth (a Docker bridge network) reach the host and its "
                 "containers; the LAN reaches them only through a published port"
             )
-        reacher = _Reacher(NetView(space), blockers, cap)
+        # A firewall belongs to its network namespace: the blockers are this one's only.
+        reacher = _Reacher(NetView(space), blockers if ns is None else (), cap)
         detections: dict[tuple, Detected | None] = {}
         for item in space.listeners:
             if item.proto not in wanted:
@@ -322,10 +395,11 @@ def listing(
             found = detections[dkey]
             if needle is not None and not _process_matches(needle, item, found):
                 continue
-            reach, paths = reacher.paths(item)
-            if min_reach is not None and reach < min_reach:
+            reach, paths, maybe = reacher.paths(item)
+            if min_reach is not None and max(reach, maybe or reach) < min_reach:
                 continue
-            entries.append(Entry(item, reach, found, _warnings(reach, found, item), label, paths))
+            warned = _warnings(max(reach, maybe or reach), found, item, maybe is not None)
+            entries.append(Entry(item, reach, found, warned, label, paths, maybe))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
     if any(e.netns for e in entries):
         entries.sort(key=lambda e: (-e.reach, e.netns or ""))

@@ -24,6 +24,8 @@ class Url:
     virtual: bool
     hidden: bool
     hidden_why: str | None
+    blocked_by: str | None = None  # a firewall blocks it
+    not_checked: str | None = None  # a firewall rule bindscope does not understand decides
 
 
 @dataclass
@@ -46,7 +48,9 @@ class UrlReport:
         return {"command": "urls", **asdict(self)}
 
 
-def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool = False) -> UrlReport:
+def lan_urls(
+    snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool = False, blocker: Any = None
+) -> UrlReport:
     view = NetView(snap)
     held = holders_of(snap, port, "tcp")
     holders = [Holder.of(h) for h in held]
@@ -69,6 +73,17 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
         # better to list a URL with a warning than to hide the one that works.
         return any(accepts(h.ip, _zone(h.address), bool(h.v6only), ip, zone) is None for h in held)
 
+    def firewall(a: Any) -> tuple[str | None, str | None]:
+        if blocker is None or a.audience <= Reach.THIS_MACHINE:
+            return None, None
+        holder = next(h for h in held if accepts(h.ip, _zone(h.address), bool(h.v6only), a.ip, a.zone) is None)
+        found = blocker(holder, a)
+        if found is None:
+            return None, None
+        if found.verdict == "blocked":
+            return found.text, None
+        return None, (found.text if found.verdict == "unknown" else None)
+
     local: list[Url] = []
     network: list[Url] = []
     for a in view.addrs:
@@ -85,6 +100,7 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
             a.kind in VIRTUAL_KINDS,
             a.hidden,
             a.hidden_why,
+            *firewall(a),
         )
         (local if a.audience == Reach.THIS_MACHINE else network).append(item)
     warnings: list[str] = []
@@ -121,8 +137,26 @@ def lan_urls(snap: Snapshot, port: int, *, scheme: str = "http", show_all: bool 
         said = ", ".join(map(str, answers))
         warnings.append(f"localhost resolves to {said} only, where this server does not listen: type {local[0].url}")
 
-    usable = [u for u in network if not u.hidden]
+    blocked = [u for u in network if not u.hidden and u.blocked_by]
+    usable = [u for u in network if not u.hidden and not u.blocked_by]
     beyond = [u for u in usable if Reach.from_label(u.audience) >= Reach.VPN]
+    unsure = [u for u in beyond if u.not_checked]
+    if beyond and len(unsure) == len(beyond):
+        warnings.append(f"{unsure[0].url}: {unsure[0].not_checked}; whether the firewall lets it through is not known")
+    beyond = [u for u in beyond if not u.not_checked] or beyond
+    if blocked and not beyond:
+        return UrlReport(
+            port,
+            "firewall-blocked",
+            None,
+            local,
+            network,
+            holders,
+            f"Port {port} listens on its network addresses, but the firewall blocks them: "
+            f"{blocked[0].url}: blocked by {blocked[0].blocked_by}. {doctor}",
+            warnings,
+            show_all,
+        )
     binds = ", ".join(sorted({hostport(h.address, None) for h in held}))
     if beyond:
         best = beyond[0].url

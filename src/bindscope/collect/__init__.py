@@ -20,10 +20,12 @@ def snapshot(
     protos: Iterable[str] = ("tcp", "udp"),
     all_netns: bool = False,
     lookups: bool = True,
+    firewall: bool = False,
 ) -> Snapshot:
     """Collect this machine's facts. `resolve`: extra host names to look up (localhost and
     this machine's host name are always looked up). `all_netns`: also every other network
-    namespace (Linux, root). `lookups=False`: no name lookups at all (`ls` needs none)."""
+    namespace (Linux, root). `lookups=False`: no name lookups at all (`ls` needs none).
+    `firewall`: also read the firewall rules (collect/firewall.py)."""
     from ..errors import BindscopeError
     from . import resolve as resolving
 
@@ -51,6 +53,13 @@ def snapshot(
         resolver=resolving.resolve_all(names),
         owners_unknown=unknown,
         namespaces=tuple(spaces),
+        firewall=_firewall() if firewall else None,
         taken_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
         source="live",
     )
+
+
+def _firewall():  # type: ignore[no-untyped-def]
+    from .firewall import collect
+
+    return collect()

@@ -48,13 +48,23 @@ def entry_lines(entries: Iterable[Entry]) -> Iterator[str]:
                 ),
                 '"port": 0, ',
             )
-        okey = (item.user, item.pids, item.process, item.cmdline, e.detected, e.reach, e.netns, tuple(e.warnings))
+        okey = (
+            item.user,
+            item.pids,
+            item.process,
+            item.cmdline,
+            e.detected,
+            e.reach,
+            e.maybe_reach,
+            e.netns,
+            tuple(e.warnings),
+        )
         owner = owners.get(okey)
         if owner is None:
             full = e.to_dict()
             owner = owners[okey] = _dumps(
                 {k: full[k] for k in ("user", "pids", "process", "cmdline", "framework", "category", "debug")}
-                | {k: full[k] for k in ("reach", "netns", "warnings")}
+                | {k: full[k] for k in ("reach", "maybe_reach", "netns", "warnings")}
             )[1:-1]
         tkey = (id(e._paths), e._web)
         cached = tails.get(tkey)

@@ -52,7 +52,9 @@ def console(file: IO[str] | None = None) -> Console:
     )
 
 
-def _yes(ok: bool) -> Text:
+def _yes(ok: bool | None) -> Text:
+    if ok is None:
+        return Text("?", style="yellow")
     return Text("yes", style="green") if ok else Text("no", style="red")
 
 
@@ -105,6 +107,10 @@ def urls(report: UrlReport, con: Console, qr: str | None = None) -> None:
                 tags.append(u.audience)
             if u.hidden_why:
                 tags.append(u.hidden_why)
+            if u.blocked_by:
+                tags.append(f"blocked by {u.blocked_by}")
+            if u.not_checked:
+                tags.append(f"not checked: {u.not_checked}")
             line = Text(f"  {u.url:<{width}}  ")
             line.append(f"({'; '.join(tags)})", style="dim" if u.virtual or u.hidden else "")
             con.print(line)
@@ -202,6 +208,7 @@ def listing(result: Listing, con: Console) -> None:
         for e in warned:
             for w in e.warnings:
                 con.print(Text(f"! {e.local} {e.listener.process or '?'}: {w}", style="yellow"))
+    _firewall_lines(result, con)
     reachable = [e for e in result.entries if e.reach > Reach.THIS_MACHINE and e.urls]
     if reachable:
         con.print(Text("Addresses to type (from another device first, then on this machine):", style="bold"))
@@ -317,3 +324,21 @@ def _scan(report: ScanReport, con: Console) -> None:
     con.print(Text(f"{report.verdict}: {report.summary}", style=style))
     for step in report.next_steps:
         con.print(f"  -> {step}")
+
+
+def _firewall_lines(result: Listing, con: Console) -> None:
+    """Paths a firewall blocks, or leaves unknown: one line per socket and reason."""
+    lines: list[str] = []
+    for e in result.entries:
+        reasons: dict[str, list[str]] = {}
+        for p in e.paths:
+            if p.hidden or not (p.blocked_by or p.reachable is None):
+                continue
+            reasons.setdefault(p.why or "", []).append(p.address)
+        maybe = f" (would reach {e.maybe_reach.label})" if e.maybe_reach is not None else ""
+        for why, addrs in reasons.items():
+            lines.append(f"  {e.local} {e.framework or e.listener.process or '?'}{maybe}: {why} ({', '.join(addrs)})")
+    if lines:
+        con.print(Text("Firewall:", style="bold"))
+        for line in lines:
+            con.print(Text(line))
