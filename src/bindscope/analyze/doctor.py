@@ -36,6 +36,31 @@ ENVIRONMENT_NOT_CHECKED = Finding(
 )
 
 
+@dataclass(frozen=True)
+class CommandFinding(Finding):
+    """A Finding whose main fix is a command to run again: `command` is that Fix (JSON `fix_command`)."""
+
+    command: Fix | None = None
+
+
+def fix_command(fix: Fix | None) -> dict[str, Any] | None:
+    """The restart command as data: {"argv": [...], "env": {VAR: VALUE}} (what "restart it with:" prints,
+    split as a shell splits it), or None when the main fix is not a command (code, config, share)."""
+    if fix is None or fix.kind not in ("command", "env") or not fix.argv:
+        return None
+    env: dict[str, str] = {}
+    if fix.kind == "env":
+        name, _, value = fix.text.split(" ", 1)[0].partition("=")
+        env[name] = value
+    return {"argv": list(fix.argv), "env": env}
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    data = f.to_dict()
+    data["fix_command"] = fix_command(getattr(f, "command", None))
+    return data
+
+
 @dataclass
 class Facts:
     """Everything doctor looked at, gathered by api.doctor (or recorded)."""
@@ -79,7 +104,7 @@ class Diagnosis:
             "lan": self.lan,
             "server": self.server,
             "urls": self.urls,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [_finding_dict(f) for f in self.findings],
             "listeners": [e.to_dict() for e in self.entries],
             "self_probe": {
                 "knocks": [k.to_dict() for k in self.knocks],
@@ -116,6 +141,12 @@ def _fix_lines(e: Entry, host: str, port: int) -> list[str]:
     return [f"set {fix.text}" + (f" {fix.where}" if fix.where else "")]
 
 
+def _restart(e: Entry, host: str, port: int) -> Fix | None:
+    """The Fix behind a "restart it with:" line (None when the fix is code or config)."""
+    fix = bind_fix(e.detected, e.listener.cmdline, host, port)
+    return fix if fix is not None and fix.kind in ("command", "env") else None
+
+
 def lan_fix(e: Entry, port: int, lan_ip: str | None) -> tuple[list[str], Fix | None]:
     """The fix lines for "reach it from my LAN", and the main Fix (JSON `fix_command`)."""
     if e.detected is not None and e.detected.category == "datastore":
@@ -126,7 +157,7 @@ def lan_fix(e: Entry, port: int, lan_ip: str | None) -> tuple[list[str], Fix | N
             f"{label} is a datastore: keeping it on this machine is right unless other hosts must reach it",
             f"if they must: listen on this machine's LAN address only and allow only those hosts ({where})",
         ], None
-    fix = bind_fix(e.detected, e.listener.cmdline, LAN_HOST, port)
+    fix = _restart(e, LAN_HOST, port)
     lines = _fix_lines(e, LAN_HOST, port)
     if not lines:
         lines = [f"restart it listening on {LAN_HOST} (every IPv4 interface) instead of {e.listener.address}"]
@@ -196,22 +227,75 @@ def _check_loopback(f: Facts, snap: Snapshot, lan_ip: str | None) -> Finding | N
         return None
     e = entries[0]
     binds = ", ".join(x.local for x in entries)
-    lines, _fix = lan_fix(e, f.port, lan_ip)
+    proxied = _check_behind_proxy(f, e, binds)
+    if proxied is not None:
+        return proxied
+    lines, fix = lan_fix(e, f.port, lan_ip)
     evidence = [f"{_who(e)} listens on {binds}: a loopback address, so only this machine can connect"]
     bind = e.detected.server.bind if e.detected else None
     if bind and bind.host is not None and e.listener.address in ("127.0.0.1", "::1"):
         evidence.append(f"{e.detected.server.label if e.detected else ''} binds {bind.host} by default".strip())
     if e.detected and e.detected.debug:
-        lines.insert(0, "this is a debug server: do not bind it to 0.0.0.0; share it with a token instead")
-        lines.insert(1, f"bindscope share {f.port} --i-know")
+        # never the command that opens a debugger to the LAN: share it (token, expiry) instead
+        lines = [
+            "this is a debug server: do not bind it to 0.0.0.0; share it with a token instead",
+            f"bindscope share {f.port} --i-know",
+            *(x for x in lines if not x.startswith(("restart it with:", "narrower,", "or, without a restart:"))),
+        ]
+        fix = None
     lines.append(SHARE_NOTE.format(port=f.port))
-    return Finding(
+    return CommandFinding(
         "loopback-only",
         "error",
         "Only this machine can connect: the server is bound to loopback",
         tuple(evidence),
         tuple(lines),
+        command=fix,
     )
+
+
+def _loopback_upstream(u: Upstream, port: int) -> bool:
+    """The proxy sends requests to `port` on this machine's loopback."""
+    for a in u.addresses:
+        host, _, p = a.rpartition(":")
+        if p == str(port) and (host.startswith("127.") or host in ("localhost", "[::1]")):
+            return True
+    return False
+
+
+def _proxy_path(f: Facts) -> tuple[Entry, Upstream, list[str]] | None:
+    """(proxy, its upstream, its LAN URLs) when a reverse proxy on this machine that the LAN reaches
+    passes requests to the port on loopback."""
+    for proxy, ups, _error in f.proxies:
+        hits = [u for u in ups if _loopback_upstream(u, f.port)]
+        urls = [u for u in proxy.urls if "://127." not in u and "://[::1]" not in u]
+        if hits and proxy.reach >= Reach.LAN and urls:
+            return proxy, hits[0], urls
+    return None
+
+
+def _check_behind_proxy(f: Facts, e: Entry, binds: str) -> Finding | None:
+    """A loopback app server that a reverse proxy on this machine serves to the LAN: the recommended
+    production setup (the posture check's own fix), not something to open with 0.0.0.0."""
+    found = _proxy_path(f)
+    if found is not None:
+        proxy, u, urls = found
+        label = proxy.detected.server.label if proxy.detected else "the reverse proxy"
+        return Finding(
+            "behind-proxy",
+            "info",
+            f"Served through {label}: port {f.port} itself is on loopback, behind the proxy",
+            (
+                f"{_who(e)} listens on {binds}: only this machine (and the proxy) can connect to it",
+                f"{u.proxy} {u.directive} {u.target} ({u.file}) passes requests to it",
+                f"{_who(proxy)} listens on {proxy.local} (reach: {proxy.reach.label})",
+            ),
+            (
+                f"other devices use the proxy: {urls[0]}",
+                "keep the app server on loopback: that is the recommended production setup",
+            ),
+        )
+    return None
 
 
 def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding]:
@@ -225,9 +309,9 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
     if specific and not any(e.reach >= Reach.LAN for e in entries):
         e = specific[0]
         where = next((p.interface for p in e.paths if p.reachable), "?")
-        lines, _ = lan_fix(e, f.port, lan_ip)
+        lines, fix = lan_fix(e, f.port, lan_ip)
         out.append(
-            Finding(
+            CommandFinding(
                 "wrong-address",
                 "error",
                 "The server listens on an address the LAN does not use",
@@ -236,6 +320,7 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
                     f"devices on the LAN use {lan_ip or 'the address of the default-route interface'}",
                 ),
                 tuple(lines),
+                command=fix,
             )
         )
     wildcard = [e for e in entries if e.listener.ip.is_unspecified]
@@ -291,7 +376,7 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
     v6only = [e for e in entries if e.listener.family == "ipv6" and _v6only(e, view)]
     if v6only and not v4:
         out.append(
-            Finding(
+            CommandFinding(
                 "v6only",
                 "error" if lan_ip and ":" not in lan_ip else "warning",
                 "IPv4 clients are refused: the server's IPv6 socket is v6-only",
@@ -300,6 +385,7 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
                     _fix_lines(v6only[0], LAN_HOST, f.port)
                     or [f"also listen on {LAN_HOST}, or on '::' with IPV6_V6ONLY=0 (dual-stack)"]
                 ),
+                command=_restart(v6only[0], LAN_HOST, f.port),
             )
         )
     v6 = [e for e in entries if e.listener.family == "ipv6"]
@@ -395,8 +481,9 @@ def _check_probe(f: Facts, snap: Snapshot) -> list[Finding]:
     return out
 
 
-def _match_host_check(reply: HttpReply, framework: str | None) -> HostCheck | None:
-    """The same classifier `probe` uses (knowledge/hostcheck.py)."""
+def _match_host_check(reply: HttpReply, framework: str | None, app_server: bool = False) -> HostCheck | None:
+    """The host allow-list that rejected the request: the same classifier `probe` uses
+    (knowledge/hostcheck.py; Django's DEBUG=False "Bad Request (400)" counts only with status 400)."""
     if reply.status is None:
         return None
     return hostcheck.match(reply.status, reply.body)
@@ -407,7 +494,8 @@ def _check_http(f: Facts) -> Finding | None:
     if reply is None:
         return None
     framework = next((e.framework for e in f.entries if e.framework), None)
-    check = _match_host_check(reply, framework)
+    app_server = any(e.detected is not None and e.detected.server.app_server for e in f.entries)
+    check = _match_host_check(reply, framework, app_server)
     host = reply.host_header.rsplit(":", 1)[0].strip("[]")
     if check is not None:
         return Finding(
@@ -447,12 +535,13 @@ def _check_exposure(f: Facts) -> list[Finding]:
         ]
         fix.append(f"to let one device in: bindscope share {e.listener.port} --i-know (LAN only, token, expires)")
         out.append(
-            Finding(
+            CommandFinding(
                 "dangerous-exposure",
                 "critical",
                 f"{e.detected.server.label if e.detected else 'This server'} is reachable beyond this machine",
                 (*e.warnings, f"{_who(e)} listens on {e.local} (reach: {e.reach.label})"),
                 tuple(fix),
+                command=_restart(e, LOCAL_HOST, e.listener.port),
             )
         )
         break
@@ -486,12 +575,13 @@ def _check_posture(f: Facts) -> Finding | None:
     fix = _fix_lines(e, LOCAL_HOST, f.port) or [f"bind the app server to {LOCAL_HOST}:{f.port}"]
     if matching and all(any(a.startswith(("127.", "localhost", "[::1]")) for a in u.addresses) for u in matching):
         fix.append("the proxy points at loopback, so it keeps working")
-    return Finding(
+    return CommandFinding(
         "app-server-exposed",
         "warning",
         "The app server is reachable around the reverse proxy",
         tuple(evidence),
         tuple(fix),
+        command=_restart(e, LOCAL_HOST, f.port),
     )
 
 
@@ -537,8 +627,14 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     if any(x.id in ("firewall-blocks", "wsl2-nat") for x in findings):
         lan = False
     critical = [x for x in findings if x.severity == "critical"]
+    via = _proxy_path(f) if any(x.id == "behind-proxy" for x in findings) else None
+    if via is not None and not lan_entries:  # served to the LAN by the proxy, as recommended
+        lan, urls = True, via[2][:3]
     if lan:
         verdict = f"Devices on your LAN can connect: {urls[0] if urls else ''}".rstrip(": ")
+        if via is not None and not lan_entries:
+            label = via[0].detected.server.label if via[0].detected else "the reverse proxy"
+            verdict += f" (through {label}; port {f.port} itself is on loopback)"
         if blocking:
             verdict += f" (but: {blocking[0].title})"
         if critical:
