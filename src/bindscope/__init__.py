@@ -18,6 +18,8 @@ _API = {
     "check_port_use": "api",
     "find_free_port": "api",
     "listeners": "api",
+    "plan_share": "api",
+    "share": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",
