@@ -142,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
         help="--http: close a client whose request head takes longer (default 10)",
     )
     sp.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="relay processes sharing the listener (default: 2 on a machine with 2 or more cores)",
+    )
+    sp.add_argument(
         "--dry-run", action="store_true", help="print the plan and exit (with --from: plan for a recorded machine)"
     )
 
@@ -298,6 +305,10 @@ def _run(args: argparse.Namespace) -> int:
                 raise BindscopeError("--from plans only: add --dry-run")
             return _emit(args, api.plan_share(args.port, snapshot=snap, **options), "share_plan")
         writer = view.LogWriter(as_json=args.json or args.json_log)
+        if not 1 <= args.workers <= 64:
+            from .errors import BindscopeError
+
+            raise BindscopeError("--workers must be between 1 and 64")
         handle = api.share(args.port, log=writer, header_timeout=args.header_timeout, **options)
         data = handle.to_dict()
         if writer.as_json:
@@ -311,7 +322,7 @@ def _run(args: argparse.Namespace) -> int:
             writer.lines.append(view.banner(data, qr))
         writer.flush()
         handle.relay.loop.after_batch.append(writer.flush)
-        handle.run(signals=True)
+        handle.run(signals=True, workers=args.workers)
         writer.flush()
         return 0
     if args.command == "snapshot":

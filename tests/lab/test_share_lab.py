@@ -336,8 +336,18 @@ def relay_listening(pid: int, addr: str, port: int) -> bool:
     return False
 
 
+def relay_pids(pid: int) -> list[int]:
+    """The relay and its worker processes (--workers)."""
+    out = [pid]
+    for task in os.listdir(f"/proc/{pid}/task"):
+        children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        out += [int(c) for c in children]
+    return out
+
+
 def fd_count(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """Descriptors held by the relay and its workers."""
+    return sum(len(os.listdir(f"/proc/{p}/fd")) for p in relay_pids(pid))
 
 
 def listen_port(banner: dict) -> int:
@@ -355,9 +365,10 @@ def test_tcp_byte_exact_half_close_and_no_fd_leak(lab):
     sha256-checked by the server and by the client; the relay's descriptors are back to their count
     before the transfers once they are done."""
     up, stats_port, _server = start_sha_server(lab)
-    proc, banner = start_share(lab, up, "--tcp")
+    proc, banner = start_share(lab, up, "--tcp", "--workers", "2")
     assert banner["listen"] == f"{LAPTOP4}:{up}" and banner["mode"] == "tcp"
     assert banner["allowed"] == ["198.51.100.0/24", "fd42:b1d:0:1::/64"]
+    assert len(relay_pids(proc.pid)) == 2  # both workers hold descriptors
     before = fd_count(proc.pid)
     run = lab.run("phone", [sys.executable, "-I", "-c", TRANSFERS, LAPTOP4, str(up), "10000", "48", "7"], timeout=240)
     assert run.returncode == 0, run.stderr
@@ -368,9 +379,7 @@ def test_tcp_byte_exact_half_close_and_no_fd_leak(lab):
     deadline = time.monotonic() + 10
     while fd_count(proc.pid) != before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert fd_count(proc.pid) == before, sorted(
-        os.readlink(f"/proc/{proc.pid}/fd/{f}") for f in os.listdir(f"/proc/{proc.pid}/fd")
-    )
+    assert fd_count(proc.pid) == before
     closes = [e for e in _events(lab, proc) if e["event"] == "close"]
     assert len(closes) == 10000 and not [e for e in closes if e.get("error")]
     assert sum(e["bytes_in"] for e in closes) == result["up"] + 40 * 10000

@@ -54,8 +54,9 @@ class Share:
             data["notes"] = [*data["notes"], self.note]
         return data
 
-    def run(self, *, signals: bool = False) -> str:
-        self.reason = self.relay.run(signals=signals)
+    def run(self, *, signals: bool = False, workers: int = 1) -> str:
+        """Serve (blocks). workers > 1 forks that many relay processes (not from a program with threads)."""
+        self.reason = self.relay.run(signals=signals, workers=workers)
         return self.reason
 
     def start(self) -> Share:

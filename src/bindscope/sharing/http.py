@@ -38,9 +38,13 @@ LINGER = 2.0  # seconds to drain a client after a local error reply before closi
 
 _BUF = bytearray(BUFSIZE)
 _MV = memoryview(_BUF)
-_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_TARGET = re.compile(rb"^[\x21-\x7e]+$")
-_DROP = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"})
+_TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
+_FIELDS = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
+_SPECIAL = frozenset(
+    {b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade"}
+    | {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
+)
 
 # client-side states
 HEAD, BODY, CHUNKED, TUNNEL, STOPPED, DRAIN = range(6)
@@ -69,13 +73,14 @@ class HttpError(ValueError):
 class Head:
     """A parsed request head."""
 
-    __slots__ = ("chunked", "cookies", "headers", "host", "length", "method", "target", "upgrade", "version")
+    __slots__ = ("chunked", "cookies", "host", "kept", "length", "line", "method", "target", "upgrade", "version")
 
     def __init__(self) -> None:
         self.method = b""
         self.target = b""
         self.version = b""
-        self.headers: list[tuple[bytes, bytes, bytes]] = []  # (lower name, name, value)
+        self.line = b""  # the request line as received
+        self.kept: list[bytes] = []  # header lines passed upstream unchanged (not Host, Cookie, X-Forwarded-*)
         self.length: int | None = None
         self.chunked = False
         self.cookies: list[bytes] = []
@@ -85,55 +90,61 @@ class Head:
 
 def parse_request(head: bytes) -> Head:
     """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous."""
-    if b"\n" in head.replace(b"\r\n", b"") or b"\r" in head.replace(b"\r\n", b"") or b"\0" in head:
-        raise HttpError(400, "bare CR, LF or NUL in the request head")
-    lines = head.split(b"\r\n")
-    while lines and not lines[0]:  # empty lines before a request line are allowed (RFC 9112 2.2)
-        lines.pop(0)
-    if not lines:
-        raise HttpError(400, "empty request")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3:
-        raise HttpError(400, "malformed request line")
-    h = Head()
-    h.method, h.target, h.version = parts
-    if not _TOKEN.match(h.method):
-        raise HttpError(400, "malformed method")
-    if h.version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        if h.version.startswith(b"HTTP/"):
+    while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
+        head = head[2:]
+    cut = head.find(b"\r\n")
+    line, block = (head, b"") if cut < 0 else (head[:cut], head[cut + 2 :] + b"\r\n")
+    m = _REQUEST_LINE.fullmatch(line)
+    if m is None:
+        if not line:
+            raise HttpError(400, "empty request")
+        version = line.rsplit(b" ", 1)[-1]
+        if (
+            version.startswith(b"HTTP/")
+            and len(line.split(b" ")) == 3
+            and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
+        ):
             raise HttpError(505, "HTTP version not supported")
         raise HttpError(400, "malformed request line")
-    if not _TARGET.match(h.target):
-        raise HttpError(400, "malformed request target")
+    # one pass over every header line: token names, a colon right after, no CR, LF or NUL in values,
+    # no obs-fold (a line starting with a blank is not a token)
+    if block and _FIELDS.fullmatch(block) is None:
+        raise HttpError(400, "malformed header line")
+    h = Head()
+    h.method, h.target, h.version = m.groups()
+    h.line = line
     if h.method == b"CONNECT":
         raise HttpError(405, "CONNECT is not relayed")
-    headers = h.headers
+    kept = h.kept
     te: bytes | None = None
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.match(name):
-            raise HttpError(400, "malformed header line")  # includes obs-fold and "Name :"
+    for field in block.split(b"\r\n")[:-1]:
+        name, _, value = field.partition(b":")
         value = value.strip(b" \t")
         lower = name.lower()
-        if lower == b"content-length":
-            if not value.isdigit() or len(value) > 18:
-                raise HttpError(400, "malformed Content-Length")
-            if h.length is not None and h.length != int(value):
-                raise HttpError(400, "two different Content-Length headers")
-            h.length = int(value)
-        elif lower == b"transfer-encoding":
-            if te is not None:
-                raise HttpError(400, "two Transfer-Encoding headers")
-            te = value.lower()
-        elif lower == b"cookie":
-            h.cookies.append(value)
-        elif lower == b"host":
-            if h.host is not None:
-                raise HttpError(400, "two Host headers")
-            h.host = value
-        elif lower == b"upgrade":
-            h.upgrade = True
-        headers.append((lower, name, value))
+        if lower in _SPECIAL:
+            if lower == b"content-length":
+                if not value.isdigit() or len(value) > 18:
+                    raise HttpError(400, "malformed Content-Length")
+                if h.length is not None and h.length != int(value):
+                    raise HttpError(400, "two different Content-Length headers")
+                h.length = int(value)
+            elif lower == b"transfer-encoding":
+                if te is not None:
+                    raise HttpError(400, "two Transfer-Encoding headers")
+                te = value.lower()
+            elif lower == b"cookie":
+                h.cookies.append(value)
+                continue
+            elif lower == b"host":
+                if h.host is not None:
+                    raise HttpError(400, "two Host headers")
+                h.host = value
+                continue
+            elif lower == b"upgrade":
+                h.upgrade = True
+            else:  # X-Forwarded-*, Forwarded: set here, never taken from the client
+                continue
+        kept.append(field)
     if te is not None:
         if h.version == b"HTTP/1.0" or te != b"chunked":
             raise HttpError(501 if te != b"chunked" else 400, "only Transfer-Encoding: chunked is relayed")
@@ -192,20 +203,14 @@ def authorize(h: Head, token: bytes, cookie: bytes) -> tuple[int, bytes | None]:
 
 def rewrite(h: Head, *, client_ip: str, cookie: bytes, host_header: bytes | None) -> bytes:
     """The head sent upstream: the token cookie removed, Host rewritten, X-Forwarded-* set."""
-    out = [b"%s %s %s" % (h.method, h.target, h.version)]
+    out = [h.line, *h.kept]
     host = h.host
-    for lower, name, value in h.headers:
-        if lower in _DROP:
-            continue
-        if lower == b"cookie":
-            value = strip_cookie(value, cookie)
-            if not value:
-                continue
-        elif lower == b"host" and host_header is not None:
-            value = host_header
-        out.append(name + b": " + value)
-    if host is None and host_header is not None:
-        out.append(b"Host: " + host_header)
+    if host_header is not None or host is not None:
+        out.append(b"Host: " + (host_header or host))  # type: ignore[operator]
+    for value in h.cookies:
+        value = strip_cookie(value, cookie)
+        if value:
+            out.append(b"Cookie: " + value)
     out.append(b"X-Forwarded-For: " + client_ip.encode())
     out.append(b"X-Forwarded-Proto: http")
     if host is not None:
@@ -299,6 +304,7 @@ class HttpConn:
     """One client connection in --http mode, and its upstream connection once a request is let through."""
 
     __slots__ = (
+        "bpos",
         "cbuf",
         "chunks",
         "client",
@@ -336,6 +342,7 @@ class HttpConn:
         self.upstream: socket.socket | None = None
         self.cbuf = bytearray()
         self.ubuf = bytearray()
+        self.bpos = 0
         self.cpend = bytearray()  # towards the client
         self.upend = bytearray()  # towards upstream
         self.cstate = HEAD
@@ -467,7 +474,10 @@ class HttpConn:
             line = head.split(b"\r\n", 1)[0][:200].decode("latin-1")
             self._local(exc.status, str(exc), _Req(line, False, size))
             return
-        line = f"{h.method.decode()} {safe_target(h.target)} {h.version.decode()}"
+        if TOKEN_PARAM in h.target:
+            line = f"{h.method.decode()} {safe_target(h.target)} {h.version.decode()}"
+        else:
+            line = h.line.decode("latin-1")
         req = _Req(line, h.method == b"HEAD", size)
         status, location = authorize(h, relay.token, relay.cookie)
         if status == 303:
@@ -583,76 +593,82 @@ class HttpConn:
             return
         buf = self.ubuf
         buf += _MV[:n]
-        while buf and not self.closed:
+        # bpos: how much of buf is ready for the client; sent in one go at the end (or before any
+        # reply made here, so that the order stays)
+        while self.bpos < len(buf) and not self.closed:
             st = self.rstate
+            pos = self.bpos
             if st == R_HEAD:
-                end = buf.find(b"\r\n\r\n")
+                end = buf.find(b"\r\n\r\n", pos)
                 if end < 0:
-                    if len(buf) > MAX_HEAD:
+                    if len(buf) - pos > MAX_HEAD:
                         self._bad_upstream("response head too large")
+                        return
+                    break
+                problem = self._response_head(bytes(buf[pos:end]))
+                if problem:
+                    self._bad_upstream(problem)
                     return
-                if not self._response_head(bytes(buf[:end])):
-                    return
-                self.queue[0].bytes_out += end + 4
-                self._send_client(buf[: end + 4])
-                del buf[: end + 4]
+                self.queue[0].bytes_out += end + 4 - pos
+                self.bpos = end + 4
                 self._after_head()
             elif st == R_BODY:
-                take = min(self.rleft, len(buf))
+                take = min(self.rleft, len(buf) - pos)
                 self.queue[0].bytes_out += take
-                self._send_client(buf[:take])
-                del buf[:take]
+                self.bpos = pos + take
                 self.rleft -= take
                 if not self.rleft:
                     self._response_done()
             elif st == R_CHUNKED:
                 assert self.rchunks is not None
                 try:
-                    used, done = self.rchunks.feed(buf)
+                    used, done = self.rchunks.feed(buf, pos)
                 except HttpError as exc:
                     self._bad_upstream(str(exc))
                     return
-                if used:
-                    self.queue[0].bytes_out += used
-                    self._send_client(buf[:used])
-                    del buf[:used]
+                self.queue[0].bytes_out += used
+                self.bpos = pos + used
                 if done:
                     self._response_done()
                 elif not used:
-                    return
-            elif st == R_TUNNEL:
-                self.tout += len(buf)
-                self._send_client(buf)
-                buf.clear()
-            else:  # R_CLOSE
-                self.queue[0].bytes_out += len(buf)
-                self._send_client(buf)
-                buf.clear()
+                    break
+            else:  # R_TUNNEL / R_CLOSE
+                if st == R_TUNNEL:
+                    self.tout += len(buf) - pos
+                else:
+                    self.queue[0].bytes_out += len(buf) - pos
+                self.bpos = len(buf)
+        self._emit()
 
-    def _response_head(self, head: bytes) -> bool:
-        """Read the status and framing of a response head; False when unusable (502 sent)."""
+    def _emit(self) -> None:
+        """Send what _process_upstream made ready."""
+        if self.bpos and not self.closed:
+            buf, pos = self.ubuf, self.bpos
+            self.bpos = 0
+            self._send_client(buf[:pos] if pos < len(buf) else buf)
+            del buf[:pos]
+
+    def _response_head(self, head: bytes) -> str | None:
+        """Read the status and framing of a response head; what is wrong with it, or None."""
         if not self.queue:
-            self._bad_upstream("a response without a request")
-            return False
-        lines = head.split(b"\r\n")
-        status_line = lines[0]
-        if not status_line.startswith(b"HTTP/1.") or len(status_line) < 12 or not status_line[9:12].isdigit():
-            self._bad_upstream("malformed status line")
-            return False
-        status = int(status_line[9:12])
+            return "a response without a request"
+        if not head.startswith(b"HTTP/1.") or len(head) < 12 or not head[9:12].isdigit():
+            return "malformed status line"
+        status = int(head[9:12])
         length: int | None = None
         chunked = False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            lower = name.strip().lower()
-            if lower == b"content-length":
-                value = value.strip()
-                if not value.isdigit():
-                    self._bad_upstream("malformed Content-Length")
-                    return False
-                length = int(value)
-            elif lower == b"transfer-encoding":
-                chunked = value.strip().lower().endswith(b"chunked")
+        lower = head.lower()
+        if b"\r\ncontent-length:" in lower or b"\r\ntransfer-encoding:" in lower:
+            for line in lower.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip()
+                if name == b"content-length":
+                    value = value.strip()
+                    if not value.isdigit():
+                        return "malformed Content-Length"
+                    length = int(value)
+                elif name == b"transfer-encoding":
+                    chunked = value.strip().endswith(b"chunked")
         req = self.queue[0]
         req.status = status
         if status == 101:
@@ -669,7 +685,7 @@ class HttpConn:
             self.rleft = length
         else:
             self.rstate = R_CLOSE
-        return True
+        return None
 
     def _after_head(self) -> None:
         st = self.rstate
@@ -728,6 +744,7 @@ class HttpConn:
 
     def _bad_upstream(self, why: str) -> None:
         """502 for the request at the front when nothing of its response was sent; else close."""
+        self._emit()
         req = self.queue[0] if self.queue else None
         if req is not None and req.bytes_out == 0:
             self.queue.clear()
@@ -800,6 +817,7 @@ class HttpConn:
             self._send_local(data, req, None if status < 400 else why)
 
     def _send_local(self, data: bytes, req: _Req, why: str | None = None) -> None:
+        self._emit()
         req.status = int(data[9:12])
         req.bytes_out = len(data)
         self._log(req, why)
@@ -824,19 +842,8 @@ class HttpConn:
             self.close(None)  # an idle keep-alive connection
 
     def _log(self, req: _Req, why: str | None = None) -> None:
-        event: dict[str, Any] = {
-            "event": "request",
-            "client": self.ip,
-            "client_port": self.port,
-            "request": req.line,
-            "status": req.status,
-            "bytes_in": req.bytes_in,
-            "bytes_out": req.bytes_out,
-            "ms": round((time.monotonic() - req.started) * 1000, 1),
-        }
-        if why:
-            event["note"] = why
-        self.relay.log(event)
+        ms = round((time.monotonic() - req.started) * 1000, 1)
+        self.relay.log_request(self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, ms, why)
 
     def close(self, error: str | None) -> None:
         if self.closed:

@@ -24,6 +24,7 @@ RDHUP = select.EPOLLRDHUP
 HUP = select.EPOLLHUP
 ERR = select.EPOLLERR
 EDGE = IN | OUT | RDHUP | select.EPOLLET
+EXCLUSIVE = select.EPOLLEXCLUSIVE  # a listener shared by worker processes wakes one of them
 
 Handler = Callable[[int], None]
 
@@ -58,6 +59,17 @@ class Loop:
         self.handlers[self._wake_r.fileno()] = self._drain_wake
         self._old_signals: dict[int, object] = {}
         self._old_wakeup: int | None = None
+
+    def fork(self) -> Loop:
+        """In a forked child, before anything is registered: a loop of its own (the epoll set and
+        wake-up sockets are the parent's), with the same hooks."""
+        child = Loop()
+        child.after_batch = list(self.after_batch)
+        child.on_error = self.on_error
+        self.ep.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        return child
 
     # -- file descriptors ---------------------------------------------------------------------
     def add(self, fd: int, handler: Handler, mask: int = EDGE) -> None:

@@ -13,13 +13,14 @@ import contextlib
 import errno
 import ipaddress
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .loop import ERR, HUP, IN, OUT, RDHUP, Loop, Timer, raise_fd_limit, set_pipe_size
+from .loop import ERR, EXCLUSIVE, HUP, IN, OUT, RDHUP, Loop, Timer, raise_fd_limit, set_pipe_size
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Log = Callable[[dict[str, Any]], None]
@@ -55,6 +56,8 @@ class Relay:
         self.loop = Loop()
         if flush is not None:
             self.loop.after_batch.append(flush)
+        # one call per HTTP request: the writer's fast path when it has one (render/share.LogWriter)
+        self.log_request: Callable[..., None] = getattr(log, "request", None) or self._log_request
         self.conns: set[Any] = set()
         self.accepted = 0
         self.refused = 0
@@ -78,6 +81,11 @@ class Relay:
         else:
             self._conn_class = TcpConn
 
+    def _log_request(
+        self, ip: str, port: int, line: str, status: int, bytes_in: int, bytes_out: int, ms: float, note: str | None
+    ) -> None:
+        self.log(request_event(ip, port, line, status, bytes_in, bytes_out, ms, note))
+
     def _handler_failed(self, handler: Any, exc: Exception) -> None:
         """A bug met one connection: log it, close that connection, keep serving the others."""
         owner = getattr(handler, "__self__", None)
@@ -97,11 +105,30 @@ class Relay:
         self.loop.call_later(0.5, self._sweep)
 
     # -- lifetime ------------------------------------------------------------------------------
-    def run(self, *, signals: bool = False) -> str:
+    def run(self, *, signals: bool = False, workers: int = 1) -> str:
+        """Serve until the deadline, stop() or a signal. workers > 1: that many processes share
+        the listening socket (forked here; the kernel spreads the connections), so that the relay
+        gets more than one core's share of a busy machine; each one logs its own events."""
+        children: list[tuple[int, int]] = []  # (pid, read end of its counts pipe)
+        child_pipe = -1
+        for _ in range(max(1, workers) - 1):
+            r, w = os.pipe2(os.O_CLOEXEC)
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                for _pid, other in children:
+                    os.close(other)
+                children = []
+                child_pipe = w
+                _die_with_parent()
+                self.loop = self.loop.fork()
+                break
+            os.close(w)
+            children.append((pid, r))
         loop = self.loop
         if signals:
             loop.catch_signals()
-        loop.add(self.lsock.fileno(), self._on_accept, IN)
+        loop.add(self.lsock.fileno(), self._on_accept, IN | EXCLUSIVE)
         if self.config.deadline is not None:
             loop.call_later(max(0.0, self.config.deadline - time.time()), lambda: loop.stop("expired"))
         if self.config.mode == "http":
@@ -111,14 +138,24 @@ class Relay:
             reason = loop.run()
         finally:
             self._shutdown()
-        self.log(
-            {
-                "event": "stopped",
-                "reason": reason,
-                "accepted": self.accepted,
-                "refused": self.refused,
-            }
-        )
+            if child_pipe >= 0:  # a worker: report to the first process, never return to the caller
+                with contextlib.suppress(OSError):
+                    os.write(child_pipe, f"{self.accepted} {self.refused}".encode())
+                os._exit(0)
+        accepted, refused = self.accepted, self.refused
+        for pid, _r in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid, r in children:
+            _reap(pid)
+            with contextlib.suppress(OSError, ValueError):
+                a, f = os.read(r, 64).split()
+                accepted += int(a)
+                refused += int(f)
+            os.close(r)
+        self.log({"event": "stopped", "reason": reason, "accepted": accepted, "refused": refused})
+        for fn in self.loop.after_batch:
+            fn()
         return reason
 
     def stop(self, reason: str = "stopped") -> None:
@@ -213,6 +250,45 @@ class Relay:
             sock.close()
             raise
         return sock
+
+
+def _die_with_parent() -> None:
+    """A worker gets SIGTERM when the first process dies, however it dies."""
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _reap(pid: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def request_event(
+    ip: str, port: int, line: str, status: int, bytes_in: int, bytes_out: int, ms: float, note: str | None
+) -> dict[str, Any]:
+    """The log event of one HTTP request (--http)."""
+    event: dict[str, Any] = {
+        "event": "request",
+        "client": ip,
+        "client_port": port,
+        "request": line,
+        "status": status,
+        "bytes_in": bytes_in,
+        "bytes_out": bytes_out,
+        "ms": ms,
+    }
+    if note:
+        event["note"] = note
+    return event
 
 
 def _listen(host: str, port: int) -> socket.socket:
