@@ -224,7 +224,7 @@ def plan_share(
 
     if mode is None:
         if det is not None and det.category in (WEB, NOTEBOOK):
-            mode, why = "http", f"{det.server.label} speaks HTTP: a token in the URL is required"
+            mode, why = "http", f"{det.server.label} speaks HTTP; --tcp for a plain byte relay"
         elif det is None:
             mode, why = "tcp", "server not recognised as HTTP: a byte relay (--http to require a token)"
         else:

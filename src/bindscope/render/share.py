@@ -15,11 +15,11 @@ def banner(data: dict[str, Any], qr: str | None) -> str:
     owner = f" ({data['process']}, pid {', '.join(map(str, data['pids']))})" if data["pids"] else ""
     lines = [f"Sharing {server} on {data['upstream']}{owner}"]
     if data["mode"] == "http":
-        lines.append("  mode: http: the token in this URL is needed once, then a cookie; never sent to the server")
+        lines.append("  mode http: the URL's token is asked once, then kept as a cookie; neither reaches the server")
     else:
-        lines.append("  mode: tcp: a byte relay (any protocol, WebSockets)")
-    lines.append(f"  ({data['mode_why']})" if not data["mode_why"].startswith("--") else "")
-    lines = [line for line in lines if line]
+        lines.append("  mode tcp: a byte relay (any protocol, WebSockets); no token")
+    if not data["mode_why"].startswith("--"):
+        lines.append(f"  ({data['mode_why']})")
     lines.append("")
     lines.append(f"  Open on the other device:  {data['url']}")
     if qr:
