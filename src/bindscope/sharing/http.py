@@ -41,6 +41,8 @@ _MV = memoryview(_BUF)
 _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
 _FIELDS = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
+_RESP_CL = re.compile(rb"\r\ncontent-length[ \t]*:([^\r]*)", re.IGNORECASE)
+_RESP_TE = re.compile(rb"\r\ntransfer-encoding[ \t]*:([^\r]*)", re.IGNORECASE)
 _SPECIAL = frozenset(
     {b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade"}
     | {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
@@ -657,18 +659,16 @@ class HttpConn:
         status = int(head[9:12])
         length: int | None = None
         chunked = False
-        lower = head.lower()
-        if b"\r\ncontent-length:" in lower or b"\r\ntransfer-encoding:" in lower:
-            for line in lower.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip()
-                if name == b"content-length":
-                    value = value.strip()
-                    if not value.isdigit():
-                        return "malformed Content-Length"
-                    length = int(value)
-                elif name == b"transfer-encoding":
-                    chunked = value.strip().endswith(b"chunked")
+        te = _RESP_TE.search(head)
+        if te is not None:
+            chunked = te.group(1).strip(b" \t").lower().endswith(b"chunked")
+        else:
+            cl = _RESP_CL.findall(head)
+            if cl:
+                values = {v.strip(b" \t") for v in cl}
+                if len(values) != 1 or not next(iter(values)).isdigit():
+                    return "malformed Content-Length"
+                length = int(cl[0])
         req = self.queue[0]
         req.status = status
         if status == 101:
