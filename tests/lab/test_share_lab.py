@@ -408,7 +408,8 @@ def test_stranger_refused_phone_accepted(lab):
 
 def test_http_token_cookie_and_nothing_forwarded_without_it(lab):
     up, _server = start_http_server(lab)
-    proc, banner = start_share(lab, up, "--http", "--host-header", "localhost:8000")
+    # one worker: the log's order is asserted below (two workers each write their own lines)
+    proc, banner = start_share(lab, up, "--http", "--host-header", "localhost:8000", "--workers", "1")
     port = listen_port(banner)
     name, token = cookie_for(banner)
     assert banner["url"] == f"http://{LAPTOP4}:{port}/?bindscope_token={token}" and len(token) >= 20
@@ -701,7 +702,7 @@ def test_real_browser_on_the_phone_loads_the_flask_page(lab, tmp_path):
         env=dict(os.environ, FLASK_APP="app.py"),
     )
     lab.wait_listening("laptop", port, server)
-    proc, banner = start_share(lab, port)
+    proc, banner = start_share(lab, port, "--workers", "1")  # the log's order is asserted
     assert banner["mode"] == "http" and banner["server"] == "flask"
     url = banner["url"]
 
