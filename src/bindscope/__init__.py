@@ -20,6 +20,8 @@ _API = {
     "listeners": "api",
     "doctor": "api",
     "probe": "api",
+    "plan_share": "api",
+    "share": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",

@@ -6,8 +6,8 @@ is analysed exactly like this one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .addr import Target, parse_port, parse_target
 from .errors import BindscopeError, NoFreePort
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from .analyze.listing import Blocker, Listing
     from .analyze.ports import PortReport
     from .analyze.probeclass import ProbeReport, ScanReport
+    from .analyze.share import SharePlan
     from .analyze.urls import UrlReport
+    from .sharing import Share
 
 
 def snapshot(
@@ -385,3 +387,56 @@ def _doctor_target(target: str | int) -> Target:
     if tgt.kind == "any":
         raise BindscopeError("doctor needs one server: a port, host:port or URL, not '*'")
     return tgt
+
+
+def plan_share(
+    port: int | str,
+    *,
+    mode: str | None = None,
+    allow: Sequence[str] = (),
+    i_mean_any: bool = False,
+    duration: str | int = "60m",
+    listen: str | None = None,
+    host_header: str | None = None,
+    i_know: bool = False,
+    snapshot: Snapshot | None = None,
+) -> SharePlan:
+    """What `share` would do for the server on `port` (pure on a snapshot): the loopback upstream,
+    the LAN address to listen on, the allowed subnets, the mode and the duration. Raises
+    ShareRefused (nothing listens, already reachable, datastore or debug server without `i_know`)
+    or BindscopeError (bad input)."""
+    from .analyze.share import plan_share as _plan
+
+    number = _port(port)
+    snap = snapshot or _live(("tcp",))
+    return _plan(
+        snap,
+        number,
+        mode=mode,
+        allow=tuple(allow),
+        i_mean_any=i_mean_any,
+        duration=duration,
+        listen=listen,
+        host_header=host_header,
+        i_know=i_know,
+    )
+
+
+def share(
+    port: int | str,
+    *,
+    log: Callable[[dict[str, Any]], None] | None = None,
+    token: str | None = None,
+    header_timeout: float = 10.0,
+    **options: Any,
+) -> Share:
+    """Plan (see plan_share; same keyword options) and bind the relay for the server on `port`.
+    The returned Share is not serving yet: `.url`, then `.run()` (blocks until expiry or `.stop()`)
+    or `.start()` (a background thread). `log` receives one dict per event (request, refused,
+    open, close, stopped)."""
+    from .sharing import start
+
+    if header_timeout <= 0:
+        raise BindscopeError("header timeout must be more than 0 seconds")
+    plan = plan_share(port, **options)
+    return start(plan, log=log or (lambda _event: None), token=token, header_timeout=header_timeout)

@@ -132,6 +132,63 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--concurrency", type=int, default=500, metavar="N", help="with --ports: connections at once (500)")
     sp.add_argument("--json", action="store_true", help="print JSON (schema: docs/probe.md)")
 
+    sp = common(
+        sub.add_parser(
+            "share",
+            help="put a loopback-only server on the LAN through a relay: allow-list, token, expiry, access log",
+            description="Relay the loopback-only server on PORT to this machine's LAN address (the default-route "
+            "interface): clients outside the LAN subnets are refused, HTTP needs the printed URL's token, and the "
+            "share expires. Exit 1 when it will not share (nothing on PORT, already reachable, a datastore or "
+            "debug server without --i-know).",
+        )
+    )
+    sp.add_argument("port", metavar="PORT")
+    modes = sp.add_mutually_exclusive_group()
+    modes.add_argument("--tcp", action="store_true", help="relay bytes (any protocol; no token)")
+    modes.add_argument(
+        "--http", action="store_true", help="HTTP: token, Host rewrite, per-request log (default for web servers)"
+    )
+    sp.add_argument(
+        "--allow",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="CIDR",
+        help="allow these subnets instead of the LAN's ('any' with --i-mean-any)",
+    )
+    sp.add_argument("--i-mean-any", action="store_true", help="confirm --allow any: every address that can route here")
+    sp.add_argument(
+        "--for",
+        dest="duration",
+        default="60m",
+        metavar="DURATION",
+        help="expire after DURATION (15m, 1h, 90s; default 60m, at most 24h)",
+    )
+    sp.add_argument("--listen", metavar="ADDR[:PORT]", help="listen there instead of the default-route address on PORT")
+    sp.add_argument(
+        "--host-header", metavar="HOST", help="send Host: HOST upstream (Django ALLOWED_HOSTS, Vite allowedHosts)"
+    )
+    sp.add_argument("--i-know", action="store_true", help="share a datastore or a debug server anyway")
+    sp.add_argument("--json-log", action="store_true", help="banner and access log as JSON lines")
+    sp.add_argument("--no-qr", action="store_true", help="no QR code in the banner")
+    sp.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="--http: close a client whose request head takes longer (default 10)",
+    )
+    sp.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="relay processes sharing the listener (default: 2 on a machine with 2 or more cores)",
+    )
+    sp.add_argument(
+        "--dry-run", action="store_true", help="print the plan and exit (with --from: plan for a recorded machine)"
+    )
+
     sp = common(sub.add_parser("snapshot", help="write this machine's facts as JSON (for --from)"), snapshot=False)
     sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     sp.add_argument("--no-listeners", action="store_true", help="leave listening sockets out")
@@ -159,9 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
     except Exception as exc:
-        from .errors import BindscopeError, NoFreePort
+        from .errors import BindscopeError, NoFreePort, ShareRefused
 
-        if isinstance(exc, NoFreePort):
+        if isinstance(exc, NoFreePort | ShareRefused):
             sys.stderr.write(f"{PROG}: {exc}\n")
             return 1
         if isinstance(exc, BindscopeError):
@@ -278,6 +335,45 @@ def _run(args: argparse.Namespace) -> int:
             args.target, ports=args.ports, timeout=args.timeout, http=args.http, concurrency=args.concurrency
         )
         return _emit(args, report, "probe")
+    if args.command == "share":
+        from .render import share as view
+
+        options = {
+            "mode": "tcp" if args.tcp else "http" if args.http else None,
+            "allow": args.allow,
+            "i_mean_any": args.i_mean_any,
+            "duration": args.duration,
+            "listen": args.listen,
+            "host_header": args.host_header,
+            "i_know": args.i_know,
+        }
+        if args.dry_run or snap is not None:
+            if not args.dry_run:
+                from .errors import BindscopeError
+
+                raise BindscopeError("--from plans only: add --dry-run")
+            return _emit(args, api.plan_share(args.port, snapshot=snap, **options), "share_plan")
+        writer = view.LogWriter(as_json=args.json or args.json_log)
+        if not 1 <= args.workers <= 64:
+            from .errors import BindscopeError
+
+            raise BindscopeError("--workers must be between 1 and 64")
+        handle = api.share(args.port, log=writer, header_timeout=args.header_timeout, **options)
+        data = handle.to_dict()
+        if writer.as_json:
+            writer({"event": "share", **data})
+        else:
+            qr = None
+            if not args.no_qr:
+                from .render.qr import terminal_qr
+
+                qr = terminal_qr(data["url"])
+            writer.lines.append(view.banner(data, qr))
+        writer.flush()
+        handle.relay.loop.after_batch.append(writer.flush)
+        handle.run(signals=True, workers=args.workers)
+        writer.flush()
+        return 0
     if args.command == "snapshot":
         if args.all_netns and args.no_listeners:
             from .errors import BindscopeError

@@ -10,3 +10,8 @@ class BindscopeError(ValueError):
 
 class NoFreePort(BindscopeError):
     """No free port in the range searched: a finding (exit 1), not bad input."""
+
+
+class ShareRefused(BindscopeError):
+    """`share` will not share this port (nothing listens, already reachable, a datastore or a
+    debug server without --i-know, cannot listen): a finding (exit 1), not bad input."""

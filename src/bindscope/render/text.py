@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, Any
 
 from rich import box
 from rich.console import Console
@@ -342,3 +342,20 @@ def _firewall_lines(result: Listing, con: Console) -> None:
         con.print(Text("Firewall:", style="bold"))
         for line in lines:
             con.print(Text(line))
+
+
+def share_plan(plan: Any, con: Console) -> None:
+    """`share --dry-run`: what would be shared, where, and with whom."""
+    allowed = "any address (--allow any)" if plan.allow_any else ", ".join(plan.allowed)
+    con.print(
+        f"Would share {plan.server_label or 'the server'} on {plan.upstream_target} ({plan.mode}: {plan.mode_why})"
+    )
+    con.print(f"  listen on {plan.url()}" + (f" ({plan.interface})" if plan.interface else ""))
+    con.print(f"  allowed: {allowed}")
+    con.print(
+        f"  for {plan.seconds // 60} min {plan.seconds % 60} s"
+        if plan.seconds % 60
+        else f"  for {plan.seconds // 60} min"
+    )
+    for note in plan.notes:
+        con.print(f"  note: {note}")

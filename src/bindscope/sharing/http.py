@@ -1,0 +1,869 @@
+"""`share --http`: every request head on a connection is parsed, checked and logged before a byte
+of it goes upstream; bodies and responses are relayed as they come, with their framing followed
+(Content-Length, chunked, close-delimited, 1xx, 101 upgrade) so that each response is matched to
+its request for the access log.
+
+- The token: `?bindscope_token=T` in the URL is answered here with a 303 redirect to the same URL
+  without it, and a cookie (HttpOnly, SameSite=Lax) that later requests carry. No token: 401; a
+  wrong one: 403. Neither the token nor the cookie is ever sent upstream, nor logged.
+- What goes upstream is the head as parsed here, written again: Host replaced with --host-header,
+  the client's X-Forwarded-*/Forwarded dropped and X-Forwarded-For/-Proto/-Host set. Heads that
+  HTTP/1.1 parsers could read two ways (Content-Length with Transfer-Encoding, two lengths,
+  obs-fold, bare LF, spaces before a colon) are answered 400 and the connection closed.
+- Slowloris: a head must be complete within `header_timeout` of the first byte (or of the accept),
+  and no upstream connection exists before a valid head: a slow client holds one descriptor.
+- Upstream down or gone before answering: 502.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import re
+import socket
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .loop import ERR, HUP, OUT, RDHUP
+
+if TYPE_CHECKING:
+    from .relay import Relay
+
+TOKEN_PARAM = b"bindscope_token"
+MAX_HEAD = 64 * 1024
+BUFSIZE = 256 * 1024
+HIGH_WATER = 1 << 20  # pending bytes towards one side before reading the other pauses
+LINGER = 2.0  # seconds to drain a client after a local error reply before closing
+
+_BUF = bytearray(BUFSIZE)
+_MV = memoryview(_BUF)
+_TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
+_FIELDS = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
+_RESP_CL = re.compile(rb"\r\ncontent-length[ \t]*:([^\r]*)", re.IGNORECASE)
+_RESP_TE = re.compile(rb"\r\ntransfer-encoding[ \t]*:([^\r]*)", re.IGNORECASE)
+_SPECIAL = frozenset(
+    {b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade"}
+    | {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
+)
+
+# client-side states
+HEAD, BODY, CHUNKED, TUNNEL, STOPPED, DRAIN = range(6)
+# upstream-side states
+R_HEAD, R_BODY, R_CHUNKED, R_CLOSE, R_TUNNEL = range(5)
+
+REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    505: "HTTP Version Not Supported",
+}
+
+
+class HttpError(ValueError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Head:
+    """A parsed request head."""
+
+    __slots__ = ("chunked", "cookies", "host", "kept", "length", "line", "method", "target", "upgrade", "version")
+
+    def __init__(self) -> None:
+        self.method = b""
+        self.target = b""
+        self.version = b""
+        self.line = b""  # the request line as received
+        self.kept: list[bytes] = []  # header lines passed upstream unchanged (not Host, Cookie, X-Forwarded-*)
+        self.length: int | None = None
+        self.chunked = False
+        self.cookies: list[bytes] = []
+        self.host: bytes | None = None
+        self.upgrade = False
+
+
+def parse_request(head: bytes) -> Head:
+    """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous."""
+    while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
+        head = head[2:]
+    cut = head.find(b"\r\n")
+    line, block = (head, b"") if cut < 0 else (head[:cut], head[cut + 2 :] + b"\r\n")
+    m = _REQUEST_LINE.fullmatch(line)
+    if m is None:
+        if not line:
+            raise HttpError(400, "empty request")
+        version = line.rsplit(b" ", 1)[-1]
+        if (
+            version.startswith(b"HTTP/")
+            and len(line.split(b" ")) == 3
+            and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
+        ):
+            raise HttpError(505, "HTTP version not supported")
+        raise HttpError(400, "malformed request line")
+    # one pass over every header line: token names, a colon right after, no CR, LF or NUL in values,
+    # no obs-fold (a line starting with a blank is not a token)
+    if block and _FIELDS.fullmatch(block) is None:
+        raise HttpError(400, "malformed header line")
+    h = Head()
+    h.method, h.target, h.version = m.groups()
+    h.line = line
+    if h.method == b"CONNECT":
+        raise HttpError(405, "CONNECT is not relayed")
+    kept = h.kept
+    te: bytes | None = None
+    for field in block.split(b"\r\n")[:-1]:
+        name, _, value = field.partition(b":")
+        value = value.strip(b" \t")
+        lower = name.lower()
+        if lower in _SPECIAL:
+            if lower == b"content-length":
+                if not value.isdigit() or len(value) > 18:
+                    raise HttpError(400, "malformed Content-Length")
+                if h.length is not None and h.length != int(value):
+                    raise HttpError(400, "two different Content-Length headers")
+                h.length = int(value)
+            elif lower == b"transfer-encoding":
+                if te is not None:
+                    raise HttpError(400, "two Transfer-Encoding headers")
+                te = value.lower()
+            elif lower == b"cookie":
+                h.cookies.append(value)
+                continue
+            elif lower == b"host":
+                if h.host is not None:
+                    raise HttpError(400, "two Host headers")
+                h.host = value
+                continue
+            elif lower == b"upgrade":
+                h.upgrade = True
+            else:  # X-Forwarded-*, Forwarded: set here, never taken from the client
+                continue
+        kept.append(field)
+    if te is not None:
+        if h.version == b"HTTP/1.0" or te != b"chunked":
+            raise HttpError(501 if te != b"chunked" else 400, "only Transfer-Encoding: chunked is relayed")
+        if h.length is not None:
+            raise HttpError(400, "Content-Length together with Transfer-Encoding")
+        h.chunked = True
+    if h.version == b"HTTP/1.1" and h.host is None:
+        raise HttpError(400, "HTTP/1.1 request without Host")
+    return h
+
+
+def find_token(target: bytes) -> tuple[bytes | None, bytes]:
+    """The token parameter of a request target, and the target without it."""
+    path, q, query = target.partition(b"?")
+    if not q or TOKEN_PARAM not in query:
+        return None, target
+    found = None
+    kept = []
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == TOKEN_PARAM:
+            found = value
+        else:
+            kept.append(pair)
+    return found, path + (b"?" + b"&".join(kept) if kept else b"")
+
+
+def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
+    prefix = name + b"="
+    for header in cookies:
+        for item in header.split(b";"):
+            item = item.strip()
+            if item.startswith(prefix):
+                return item[len(prefix) :]
+    return None
+
+
+def strip_cookie(value: bytes, name: bytes) -> bytes:
+    prefix = name + b"="
+    return b"; ".join(i.strip() for i in value.split(b";") if i.strip() and not i.strip().startswith(prefix))
+
+
+def authorize(h: Head, token: bytes, cookie: bytes) -> tuple[int, bytes | None]:
+    """0 to forward; 303 with the Location to redirect to (a good token in the URL: becomes the
+    cookie); 401 without a token; 403 with a wrong one."""
+    in_url, rest = find_token(h.target)
+    if in_url is not None:
+        if hmac.compare_digest(in_url, token):
+            return 303, rest
+        return 403, None
+    have = cookie_token(h.cookies, cookie)
+    if have is None:
+        return 401, None
+    return (0, None) if hmac.compare_digest(have, token) else (403, None)
+
+
+def rewrite(h: Head, *, client_ip: str, cookie: bytes, host_header: bytes | None) -> bytes:
+    """The head sent upstream: the token cookie removed, Host rewritten, X-Forwarded-* set."""
+    out = [h.line, *h.kept]
+    host = h.host
+    if host_header is not None or host is not None:
+        out.append(b"Host: " + (host_header or host))  # type: ignore[operator]
+    for value in h.cookies:
+        value = strip_cookie(value, cookie)
+        if value:
+            out.append(b"Cookie: " + value)
+    out.append(b"X-Forwarded-For: " + client_ip.encode())
+    out.append(b"X-Forwarded-Proto: http")
+    if host is not None:
+        out.append(b"X-Forwarded-Host: " + host)
+    out.append(b"\r\n")
+    return b"\r\n".join(out)
+
+
+def safe_target(target: bytes) -> str:
+    """The request target for the log: never the token."""
+    found, rest = find_token(target)
+    if found is not None:
+        rest += (b"&" if b"?" in rest else b"?") + TOKEN_PARAM + b"=..."
+    return rest.decode("latin-1")
+
+
+def local_reply(status: int, *, body: str = "", headers: tuple[bytes, ...] = ()) -> bytes:
+    text = (body or f"{status} {REASONS.get(status, '')}\n").encode()
+    head = [
+        b"HTTP/1.1 %d %s" % (status, REASONS.get(status, "See Other").encode()),
+        b"Content-Type: text/plain; charset=utf-8",
+        b"Content-Length: %d" % len(text),
+        b"Cache-Control: no-store",
+        b"Referrer-Policy: no-referrer",
+        b"Connection: close",
+        *headers,
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + text
+
+
+class Chunks:
+    """Follows chunked framing over a buffer; `feed` returns how many bytes belong to the body."""
+
+    __slots__ = ("left", "state")
+
+    SIZE, DATA, DATA_END, TRAILER = range(4)
+
+    def __init__(self) -> None:
+        self.state = Chunks.SIZE
+        self.left = 0
+
+    def feed(self, buf: bytearray | bytes, start: int = 0) -> tuple[int, bool]:
+        """Consume from buf[start:]; (bytes consumed, body complete)."""
+        pos = start
+        end = len(buf)
+        while pos < end:
+            st = self.state
+            if st == Chunks.DATA:
+                take = min(self.left, end - pos)
+                pos += take
+                self.left -= take
+                if not self.left:
+                    self.state = Chunks.DATA_END
+                continue
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                if end - pos > 4096:
+                    raise HttpError(400, "chunk line too long")
+                break
+            line = bytes(buf[pos:eol])
+            pos = eol + 2
+            if st == Chunks.SIZE:
+                size = line.split(b";", 1)[0].strip(b" \t")
+                if not size or len(size) > 15 or any(c not in b"0123456789abcdefABCDEF" for c in size):
+                    raise HttpError(400, "malformed chunk size")
+                self.left = int(size, 16)
+                self.state = Chunks.DATA if self.left else Chunks.TRAILER
+            elif st == Chunks.DATA_END:
+                if line:
+                    raise HttpError(400, "chunk data longer than its size")
+                self.state = Chunks.SIZE
+            elif not line:  # TRAILER: an empty line ends the body
+                self.state = Chunks.SIZE
+                return pos - start, True
+        return pos - start, False
+
+
+class _Req:
+    __slots__ = ("bytes_in", "bytes_out", "head_only", "line", "started", "status")
+
+    def __init__(self, line: str, head_only: bool, size: int):
+        self.line = line
+        self.head_only = head_only
+        self.bytes_in = size
+        self.bytes_out = 0
+        self.status = 0
+        self.started = time.monotonic()
+
+
+class HttpConn:
+    """One client connection in --http mode, and its upstream connection once a request is let through."""
+
+    __slots__ = (
+        "bpos",
+        "cbuf",
+        "chunks",
+        "client",
+        "closed",
+        "closing",
+        "connected",
+        "cpend",
+        "cstate",
+        "deadline",
+        "ip",
+        "left",
+        "port",
+        "queue",
+        "rchunks",
+        "relay",
+        "reply",
+        "rleft",
+        "rstate",
+        "tin",
+        "tout",
+        "tunnel",
+        "ubuf",
+        "upend",
+        "upstream",
+    )
+
+    def __init__(self, relay: Relay, client: socket.socket, ip: str, port: int):
+        self.relay = relay
+        self.client = client
+        self.ip = ip
+        self.port = port
+        self.closed = False
+        self.closing = False  # close once cpend is sent
+        self.connected = False
+        self.upstream: socket.socket | None = None
+        self.cbuf = bytearray()
+        self.ubuf = bytearray()
+        self.bpos = 0
+        self.cpend = bytearray()  # towards the client
+        self.upend = bytearray()  # towards upstream
+        self.cstate = HEAD
+        self.left = 0
+        self.chunks: Chunks | None = None
+        self.rstate = R_HEAD
+        self.rleft = 0
+        self.rchunks: Chunks | None = None
+        self.queue: deque[_Req] = deque()
+        self.tunnel = False
+        self.tin = self.tout = 0
+        self.reply: tuple[bytes, _Req] | None = None  # a local reply waiting for earlier responses
+        self.deadline = time.monotonic() + relay.config.header_timeout
+        relay.conns.add(self)
+        relay.heads.add(self)
+        relay.loop.add(client.fileno(), self._on_client)
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_client(self, events: int) -> None:
+        if events & OUT and self.cpend:
+            self._flush_client()
+        if events & ~OUT and not self.closed:
+            self._read_client(events)
+
+    def _on_upstream(self, events: int) -> None:
+        if events & OUT and self.upend:
+            self._flush_upstream()
+        if events & ~OUT and not self.closed:
+            self._read_upstream(events)
+
+    def _on_upstream_connect(self, events: int) -> None:
+        up = self.upstream
+        if up is None or self.closed:
+            return
+        code = up.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            self._upstream_failed(OSError(code, "connect").strerror or str(code), code)
+            return
+        if not events & OUT:
+            return
+        self.connected = True
+        self.relay.loop.handlers[up.fileno()] = self._on_upstream
+        self._flush_upstream()
+        if not self.closed:
+            self._read_upstream(RDHUP)
+
+    # -- client -> upstream --------------------------------------------------------------------
+    def _read_client(self, events: int) -> None:
+        drain = events & (RDHUP | HUP | ERR)
+        client = self.client
+        while not self.closed:
+            if len(self.upend) > HIGH_WATER or self.cstate == STOPPED:
+                return  # resumed when upend drains / after the local reply
+            try:
+                n = client.recv_into(_MV)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.close("client reset")
+                return
+            if n == 0:
+                self._client_eof()
+                return
+            if self.cstate == DRAIN:
+                continue
+            if self.cstate == TUNNEL:
+                self._send_upstream(_MV[:n])
+                self.tin += n
+            else:
+                self.cbuf += _MV[:n]
+                self._process_client()
+            if n < BUFSIZE and not drain:
+                return
+
+    def _process_client(self) -> None:
+        buf = self.cbuf
+        while buf and not self.closed:
+            st = self.cstate
+            if st == HEAD:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > MAX_HEAD:
+                        self._local(431, "request head too large", None)
+                        return
+                    if self not in self.relay.heads:  # first bytes of a keep-alive request
+                        self.deadline = time.monotonic() + self.relay.config.header_timeout
+                        self.relay.heads.add(self)
+                    return
+                head = bytes(buf[:end])
+                del buf[: end + 4]
+                self._request(head, end + 4)
+            elif st == BODY:
+                take = min(self.left, len(buf))
+                self._send_upstream(buf[:take])
+                del buf[:take]
+                self.left -= take
+                self.queue[-1].bytes_in += take
+                if not self.left:
+                    self.cstate = HEAD
+            elif st == CHUNKED:
+                assert self.chunks is not None
+                try:
+                    used, done = self.chunks.feed(buf)
+                except HttpError as exc:
+                    self.close(f"client: {exc}")
+                    return
+                if used:
+                    self._send_upstream(buf[:used])
+                    del buf[:used]
+                    self.queue[-1].bytes_in += used
+                if done:
+                    self.cstate = HEAD
+                    self.chunks = None
+                elif not used:
+                    return
+            elif st == TUNNEL:
+                self._send_upstream(buf)
+                self.tin += len(buf)
+                buf.clear()
+            else:  # STOPPED / DRAIN: nothing more is read from this client
+                return
+
+    def _request(self, head: bytes, size: int) -> None:
+        relay = self.relay
+        relay.heads.discard(self)
+        try:
+            h = parse_request(head)
+        except HttpError as exc:
+            line = head.split(b"\r\n", 1)[0][:200].decode("latin-1")
+            self._local(exc.status, str(exc), _Req(line, False, size))
+            return
+        if TOKEN_PARAM in h.target:
+            line = f"{h.method.decode()} {safe_target(h.target)} {h.version.decode()}"
+        else:
+            line = h.line.decode("latin-1")
+        req = _Req(line, h.method == b"HEAD", size)
+        status, location = authorize(h, relay.token, relay.cookie)
+        if status == 303:
+            assert location is not None
+            cookie = b"Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d" % (
+                relay.cookie,
+                relay.token,
+                relay.cookie_max_age(),
+            )
+            self._local(303, "token accepted: now a cookie", req, (b"Location: " + location, cookie))
+            return
+        if status:
+            why = "no token: open the URL bindscope share printed" if status == 401 else "wrong token"
+            self._local(status, why, req)
+            return
+        self.queue.append(req)
+        self._send_upstream(
+            rewrite(h, client_ip=self.ip, cookie=relay.cookie, host_header=relay.host_header),
+        )
+        if h.chunked:
+            self.cstate = CHUNKED
+            self.chunks = Chunks()
+        elif h.length:
+            self.cstate = BODY
+            self.left = h.length
+        elif h.upgrade:
+            self.cstate = STOPPED  # until the response says 101 (tunnel) or not (back to HEAD)
+        if self.upstream is None:
+            try:
+                self.upstream = up = relay.connect_upstream()
+            except OSError as exc:
+                self._upstream_failed(exc.strerror or str(exc), exc.errno)
+                return
+            relay.loop.add(up.fileno(), self._on_upstream_connect)
+
+    def _send_upstream(self, data: Any) -> None:
+        if self.upend or not self.connected:
+            self.upend += data
+            return
+        try:
+            sent = self.upstream.send(data)  # type: ignore[union-attr]
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._upstream_gone()
+            return
+        if sent < len(data):
+            self.upend += data[sent:]
+
+    def _flush_upstream(self) -> None:
+        if not self.connected or self.closed:
+            return
+        pend = self.upend
+        try:
+            while pend:
+                sent = self.upstream.send(pend)  # type: ignore[union-attr]
+                del pend[:sent]
+        except BlockingIOError:
+            return
+        except OSError:
+            self._upstream_gone()
+            return
+        if self.cstate not in (STOPPED, DRAIN):
+            self._read_client(RDHUP)
+
+    def _client_eof(self) -> None:
+        if self.cstate == DRAIN or (not self.queue and not self.cpend and not self.upend):
+            self.close(None)
+            return
+        # half-closed client with requests in flight: stop reading, finish the responses
+        self.cstate = STOPPED
+        self.relay.heads.discard(self)
+        if self.connected and not self.upend:
+            with contextlib.suppress(OSError):
+                self.upstream.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+
+    # -- upstream -> client --------------------------------------------------------------------
+    def _read_upstream(self, events: int) -> None:
+        drain = events & (RDHUP | HUP | ERR)
+        up = self.upstream
+        assert up is not None
+        while not self.closed:
+            if len(self.cpend) > HIGH_WATER:
+                return
+            try:
+                n = up.recv_into(_MV)
+            except BlockingIOError:
+                return
+            except OSError:
+                self._upstream_gone()
+                return
+            if n == 0:
+                self._upstream_gone()
+                return
+            self._process_upstream(n)
+            if n < BUFSIZE and not drain:
+                return
+
+    def _process_upstream(self, n: int) -> None:
+        st = self.rstate
+        if not self.ubuf and (st in (R_TUNNEL, R_CLOSE) or (st == R_BODY and self.rleft >= n)):
+            if st == R_TUNNEL:
+                self.tout += n
+            else:
+                self.queue[0].bytes_out += n
+            self._send_client(_MV[:n])  # fast path: body bytes straight through
+            if self.closed:
+                return
+            if st == R_BODY:
+                self.rleft -= n
+                if not self.rleft:
+                    self._response_done()
+            return
+        buf = self.ubuf
+        buf += _MV[:n]
+        # bpos: how much of buf is ready for the client; sent in one go at the end (or before any
+        # reply made here, so that the order stays)
+        while self.bpos < len(buf) and not self.closed:
+            st = self.rstate
+            pos = self.bpos
+            if st == R_HEAD:
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0:
+                    if len(buf) - pos > MAX_HEAD:
+                        self._bad_upstream("response head too large")
+                        return
+                    break
+                problem = self._response_head(bytes(buf[pos:end]))
+                if problem:
+                    self._bad_upstream(problem)
+                    return
+                self.queue[0].bytes_out += end + 4 - pos
+                self.bpos = end + 4
+                self._after_head()
+            elif st == R_BODY:
+                take = min(self.rleft, len(buf) - pos)
+                self.queue[0].bytes_out += take
+                self.bpos = pos + take
+                self.rleft -= take
+                if not self.rleft:
+                    self._response_done()
+            elif st == R_CHUNKED:
+                assert self.rchunks is not None
+                try:
+                    used, done = self.rchunks.feed(buf, pos)
+                except HttpError as exc:
+                    self._bad_upstream(str(exc))
+                    return
+                self.queue[0].bytes_out += used
+                self.bpos = pos + used
+                if done:
+                    self._response_done()
+                elif not used:
+                    break
+            else:  # R_TUNNEL / R_CLOSE
+                if st == R_TUNNEL:
+                    self.tout += len(buf) - pos
+                else:
+                    self.queue[0].bytes_out += len(buf) - pos
+                self.bpos = len(buf)
+        self._emit()
+
+    def _emit(self) -> None:
+        """Send what _process_upstream made ready."""
+        if self.bpos and not self.closed:
+            buf, pos = self.ubuf, self.bpos
+            self.bpos = 0
+            self._send_client(buf[:pos] if pos < len(buf) else buf)
+            del buf[:pos]
+
+    def _response_head(self, head: bytes) -> str | None:
+        """Read the status and framing of a response head; what is wrong with it, or None."""
+        if not self.queue:
+            return "a response without a request"
+        if not head.startswith(b"HTTP/1.") or len(head) < 12 or not head[9:12].isdigit():
+            return "malformed status line"
+        status = int(head[9:12])
+        length: int | None = None
+        chunked = False
+        te = _RESP_TE.search(head)
+        if te is not None:
+            chunked = te.group(1).strip(b" \t").lower().endswith(b"chunked")
+        else:
+            cl = _RESP_CL.findall(head)
+            if cl:
+                values = {v.strip(b" \t") for v in cl}
+                if len(values) != 1 or not next(iter(values)).isdigit():
+                    return "malformed Content-Length"
+                length = int(cl[0])
+        req = self.queue[0]
+        req.status = status
+        if status == 101:
+            self.rstate = R_TUNNEL
+        elif 100 <= status < 200:
+            self.rstate = -1  # interim: another head follows
+        elif req.head_only or status in (204, 304):
+            self.rstate = -2  # complete with the head
+        elif chunked:
+            self.rstate = R_CHUNKED
+            self.rchunks = Chunks()
+        elif length is not None:
+            self.rstate = R_BODY if length else -2
+            self.rleft = length
+        else:
+            self.rstate = R_CLOSE
+        return None
+
+    def _after_head(self) -> None:
+        st = self.rstate
+        if st == -1:
+            self.rstate = R_HEAD
+        elif st == -2:
+            self.rstate = R_HEAD
+            self._response_done()
+        elif st == R_TUNNEL:
+            self._log(self.queue.popleft())  # logged at the switch; the tunnel's bytes when it closes
+            self.tunnel = True
+            self.cstate = TUNNEL
+            if self.cbuf:
+                self._process_client()
+
+    def _response_done(self) -> None:
+        self.rstate = R_HEAD
+        self.rchunks = None
+        req = self.queue.popleft()
+        self._log(req)
+        if self.cstate == STOPPED and req.status != 101 and self.reply is None and not self.queue:
+            self.cstate = HEAD  # an Upgrade request answered without 101: back to requests
+            if self.cbuf:
+                self._process_client()
+        if not self.queue:
+            if self.reply is not None:
+                data, local = self.reply
+                self.reply = None
+                self._send_local(data, local)
+            elif self.cstate == HEAD and not self.cbuf and not self.closed:
+                self.deadline = time.monotonic() + self.relay.config.idle_timeout
+                self.relay.heads.add(self)
+
+    def _upstream_gone(self) -> None:
+        """Upstream closed (or reset)."""
+        if self.closed:
+            return
+        if self.rstate == R_CLOSE and self.queue:
+            self._response_done()
+        if self.queue and self.queue[0].bytes_out == 0:
+            self._bad_upstream("upstream closed the connection before answering")
+            return
+        if self.rstate == R_TUNNEL:
+            self.closing = True
+            if not self.cpend:
+                self.close(None)
+            return
+        self.closing = True  # close once what we have is sent
+        self.queue.clear()
+        if not self.cpend:
+            self.close(None)
+
+    def _upstream_failed(self, why: str, code: int | None) -> None:
+        del code
+        self._bad_upstream(f"upstream {self.relay.upstream_text}: {why}")
+
+    def _bad_upstream(self, why: str) -> None:
+        """502 for the request at the front when nothing of its response was sent; else close."""
+        self._emit()
+        req = self.queue[0] if self.queue else None
+        if req is not None and req.bytes_out == 0:
+            self.queue.clear()
+            self.reply = None
+            self._drop_upstream()
+            self._send_local(local_reply(502, body=f"502 Bad Gateway: {why}\n"), req, why)
+            return
+        self.close(why)
+
+    def _drop_upstream(self) -> None:
+        up = self.upstream
+        if up is not None:
+            self.relay.loop.forget(up.fileno())
+            up.close()
+            self.upstream = None
+            self.connected = False
+
+    def _send_client(self, data: Any) -> None:
+        if self.cpend:
+            self.cpend += data
+            return
+        try:
+            sent = self.client.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.close("client reset")
+            return
+        if sent < len(data):
+            self.cpend += data[sent:]
+
+    def _flush_client(self) -> None:
+        pend = self.cpend
+        try:
+            while pend:
+                sent = self.client.send(pend)
+                del pend[:sent]
+        except BlockingIOError:
+            return
+        except OSError:
+            self.close("client reset")
+            return
+        self._client_flushed()
+
+    def _client_flushed(self) -> None:
+        if self.closing:
+            if self.cstate == DRAIN:
+                with contextlib.suppress(OSError):
+                    self.client.shutdown(socket.SHUT_WR)
+                self.closing = False  # now wait for the client's EOF (or the linger timer)
+            else:
+                self.close(None)
+            return
+        if self.connected and not self.closed:
+            self._read_upstream(RDHUP)
+
+    # -- local replies -------------------------------------------------------------------------
+    def _local(self, status: int, why: str, req: _Req | None, headers: tuple[bytes, ...] = ()) -> None:
+        """Answer here (error or token redirect), after the responses still due; then close."""
+        body = "" if status == 303 else f"{status} {REASONS.get(status, '')}: {why}\n"
+        data = local_reply(status, body=body, headers=headers)
+        if req is None:
+            req = _Req("(unparsed)", False, len(self.cbuf))
+        self.relay.heads.discard(self)
+        self.cbuf.clear()
+        self.cstate = STOPPED
+        if self.queue:
+            self.reply = (data, req)
+        else:
+            self._send_local(data, req, None if status < 400 else why)
+
+    def _send_local(self, data: bytes, req: _Req, why: str | None = None) -> None:
+        self._emit()
+        req.status = int(data[9:12])
+        req.bytes_out = len(data)
+        self._log(req, why)
+        self.cstate = DRAIN
+        self.closing = True
+        self._drop_upstream()
+        self._send_client(data)
+        if not self.closed and not self.cpend:
+            self._client_flushed()
+        if not self.closed:
+            self.relay.loop.call_later(LINGER, lambda: self.close(None))
+
+    # -- the end -------------------------------------------------------------------------------
+    def timeout(self) -> None:
+        """The head did not arrive in time (called by the relay's sweep)."""
+        if self.closed:
+            return
+        if self.cbuf or (self.deadline and self.queue):
+            req = _Req("(incomplete request head)", False, len(self.cbuf))
+            self._local(408, f"request head not complete within {self.relay.config.header_timeout:g} s", req)
+        else:
+            self.close(None)  # an idle keep-alive connection
+
+    def _log(self, req: _Req, why: str | None = None) -> None:
+        ms = round((time.monotonic() - req.started) * 1000, 1)
+        self.relay.log_request(self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, ms, why)
+
+    def close(self, error: str | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        relay = self.relay
+        relay.conns.discard(self)
+        relay.heads.discard(self)
+        for req in self.queue:  # requests that never got their response
+            req.status = req.status or 0
+            self._log(req, error or "connection closed before the response")
+        self.queue.clear()
+        if self.tunnel:
+            event: dict[str, Any] = {"event": "close", "client": self.ip, "client_port": self.port}
+            event.update(bytes_in=self.tin, bytes_out=self.tout, note="upgraded connection (WebSocket) closed")
+            relay.log(event)
+        for sock in (self.client, self.upstream):
+            if sock is not None:
+                fd = sock.fileno()
+                if fd >= 0:
+                    relay.loop.forget(fd)
+                sock.close()
+        self.upstream = None
