@@ -1,7 +1,7 @@
 """`bindscope ls --json` against ss, lsof and psutil on a loaded network namespace, measured in the same run.
 
     python benchmarks/ls.py [--runs 7] [--listeners 10000] [--connections 16000] [--procs 1000]
-                            [--keep-order-worst]
+                            [--keep-order-worst] [--keep]
 
 Needs root (it creates network namespaces). Goal (the `ls` issue): in the loaded namespace
 `bindscope ls --json` takes at most 0.7x the time of `ss -ltnup`, is at least 3x faster than
@@ -12,6 +12,8 @@ What it does:
 1. Idle figures first, before any load exists: `bindscope ls --json` timed in the machine's
    own network namespace as it is (the "idle machine" figure of the goal) and in a fresh
    namespace with only `lo` up.
+   Before that, bindscope's bytecode is written (`compileall`), as installing a package does:
+   without it, an editable install under PYTHONDONTWRITEBYTECODE compiles every module on every run.
 2. Builds the load in its own namespace `bs-bench-<pid>` (only `lo`, traffic only to 127.0.0.1):
    1,000 extra processes (`sleep 3600`, children of one helper), then a server process holding
    10,000 TCP listeners on 127.0.0.1:10000.. , then a client process that opens 16,000
@@ -27,6 +29,10 @@ What it does:
    (`psutil.net_connections(kind="tcp")`, status LISTEN). Each is run once to warm the page
    cache, then the commands alternate run by run so load affects all alike; stdout goes to
    /dev/null. Prints median and p90 ms, the ratio of each median to bindscope's, and the goals.
+
+--keep: build the loaded namespace, print its name, and keep it (no timing) until Ctrl-C or
+SIGTERM, then clean up as usual: for capturing output or profiling by hand, e.g.
+`ip netns exec bs-bench-PID bindscope ls --json`.
 
 --keep-order-worst: a worse case for an owner scan that stops as soon as every listener is
 found. The client is started before the server (so its 16,000 sockets have lower pids and
@@ -52,6 +58,7 @@ script (PR_SET_PDEATHSIG). After a SIGKILL only the namespace can remain: the ne
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import ctypes
 import importlib.util
@@ -128,6 +135,18 @@ def _say(line: str) -> None:
 def _forever() -> NoReturn:
     while True:
         signal.pause()
+
+
+def _compile_bindscope() -> None:
+    """Write bindscope's bytecode (__pycache__), as `pip install` does for an installed package:
+    with PYTHONDONTWRITEBYTECODE set (some sandboxes and containers set it) an editable install
+    would otherwise compile every module from source on every run (~18 ms), while the peers'
+    libraries (psutil) were compiled when they were installed."""
+    spec = importlib.util.find_spec("bindscope")
+    package = Path(spec.origin).parent if spec and spec.origin else ROOT / "src" / "bindscope"
+    if not package.is_relative_to(ROOT / "src"):
+        package = ROOT / "src" / "bindscope"
+    compileall.compile_dir(str(package), quiet=1)
 
 
 def _bindscope_case() -> tuple[list[str], dict[str, str] | None]:
@@ -574,15 +593,20 @@ def orchestrate(args: argparse.Namespace) -> int:
     lab = Lab()
     base = f"bs-bench-{os.getpid()}"
     _drop_stale_namespaces(lab)
+    _compile_bindscope()
     try:
-        _log(f"idle: timing {BINDSCOPE} in this machine's namespace and in a fresh one ({args.runs} runs each)")
-        host = _time_cases(_cases([BINDSCOPE]), args.runs)[BINDSCOPE]
-        idle_ns = lab.namespace(f"{base}-idle")
-        fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])["times"][BINDSCOPE]
-        lab.drop_namespace(idle_ns)
+        if not args.keep:
+            _log(f"idle: timing {BINDSCOPE} in this machine's namespace and in a fresh one ({args.runs} runs each)")
+            host = _time_cases(_cases([BINDSCOPE]), args.runs)[BINDSCOPE]
+            idle_ns = lab.namespace(f"{base}-idle")
+            fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])["times"][BINDSCOPE]
+            lab.drop_namespace(idle_ns)
 
         ns = lab.namespace(base)
         server_pid = build_load(lab, ns, args)
+        if args.keep:
+            _say(f"kept: namespace {ns} (server pid {server_pid}); Ctrl-C or SIGTERM (pid {os.getpid()}) ends it")
+            _forever()
         names = [BINDSCOPE, SS_P, SS_H, LSOF, PSUTIL]
         _log(f"timing: {len(names)} commands x {args.runs} runs in {ns} (plus one warm-up each)")
         result = lab.time_inside(ns, args, names, check_pid=server_pid)
@@ -641,6 +665,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16000)
     ap.add_argument("--procs", type=int, default=1000)
     ap.add_argument("--keep-order-worst", action="store_true", help="client before server, 2,000 fds before listeners")
+    ap.add_argument("--keep", action="store_true", help="build the load, keep it until Ctrl-C; no timing")
     ap.add_argument("--_role", choices=("server", "holder", "client", "sleepers", "time"), help=argparse.SUPPRESS)
     ap.add_argument("--check-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--channel", type=int, default=-1, help=argparse.SUPPRESS)
