@@ -174,13 +174,13 @@ def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -
     if not inodes:
         return found
     wanted = {f"socket:[{inode}]": inode for inode in inodes}
-    remaining = set(wanted)
+    remaining = set(inodes)
     try:
         pids = sorted(int(p) for p in os.listdir(proc) if p.isdigit())
     except OSError:
         return found
     family: set[int] = set()  # owners and their descendants: the only candidates once all are matched
-    readlink = os.readlink
+    readlink, lookup = os.readlink, wanted.get
     for pid in pids:
         if not remaining and not exhaustive:
             if _ppid(proc, pid) not in family:
@@ -193,29 +193,32 @@ def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -
             dfd = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             continue
+        held: list[int] = []
         try:
-            try:
-                fds = os.listdir(dfd)
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    link = readlink(fd, dir_fd=dfd)
-                except OSError:
-                    continue
-                inode = wanted.get(link)
-                if inode is None:
-                    continue
-                holders = found.setdefault(inode, [])
-                if pid not in holders:
-                    holders.append(pid)
-                family.add(pid)
-                if link in remaining:
-                    remaining.discard(link)
-                    if not remaining and stop_early:
-                        break
+            # scandir reads the fd table a chunk at a time: stopping early skips the rest of it
+            # (a listdir of 20,000 fds costs more than the readlinks of the first 10,000).
+            with os.scandir(dfd) as entries:
+                for entry in entries:
+                    try:
+                        inode = lookup(readlink(entry.name, dir_fd=dfd))
+                    except OSError:
+                        continue
+                    if inode is not None:
+                        held.append(inode)
+                        if inode in remaining:
+                            remaining.discard(inode)
+                            if not remaining and stop_early:
+                                break
+        except OSError:  # the process exited, or its fd table is not ours to read
+            pass
         finally:
             os.close(dfd)
+        if held:
+            family.add(pid)
+            for inode in held:
+                holders = found.setdefault(inode, [])
+                if not holders or holders[-1] != pid:  # the same socket on two fds (dup)
+                    holders.append(pid)
     return found
 
 
