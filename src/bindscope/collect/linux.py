@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import BindscopeError
 from ..model import Environment, Interface, Listener, NetNamespace, Route
-from . import sockdiag
-from .common import psutil_interfaces
+from . import rtnl, sockdiag
+from .common import build_interfaces, psutil_interfaces
 
 PROC = "/proc"
 SYS = "/sys/class/net"
@@ -96,9 +96,14 @@ def detect_container() -> str | None:
 
 # -- interfaces -----------------------------------------------------------------------------
 def interfaces() -> list[Interface]:
+    """From rtnetlink (what psutil would report, without importing it), else from psutil."""
     names = _listdir(SYS)
     extra = {name: sysfs_facts(name) for name in names}
-    return psutil_interfaces(extra, v6flags=dict(_if_inet6_flags()))
+    try:
+        rows, macs, stats, v6flags = rtnl.interface_rows()
+    except OSError:
+        return psutil_interfaces(extra, v6flags=dict(_if_inet6_flags()))
+    return build_interfaces(rows, macs, stats, extra, v6flags)
 
 
 def _listdir(path: str) -> list[str]:
