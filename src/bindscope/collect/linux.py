@@ -11,6 +11,7 @@ import pwd
 import socket
 import struct
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 from ..errors import BindscopeError
@@ -224,9 +225,11 @@ def build_listeners(
 ) -> tuple[list[Listener], int]:
     out: list[Listener] = []
     unknown = 0
-    owners: dict[tuple[int, ...], tuple[str | None, tuple[str, ...], dict[str, str]]] = {}
-    nobody: tuple[str | None, tuple[str, ...], dict[str, str]] = (None, (), {})
-    make, user = Listener.trusted, procs.user
+    # one (pids, name, cmdline, environ) per distinct owner: its sockets share these objects
+    owners: dict[tuple[int, ...], tuple[tuple[int, ...], str | None, tuple[str, ...], dict[str, str]]] = {}
+    nobody: tuple[tuple[int, ...], str | None, tuple[str, ...], dict[str, str]] = ((), None, (), {})
+    users: dict[int, str | None] = {}
+    make, append = Listener.trusted, out.append
     for proto, addr, port, fam, v6only, inode, uid in raw:
         holders = owned.get(inode)
         if holders:
@@ -238,13 +241,13 @@ def build_listeners(
                     environ = dict(environ)
                     for pid in pids[1:]:
                         environ.update(procs.info(pid)[2])
-                facts = owners[pids] = (name, cmdline, environ)
+                facts = owners[pids] = (pids, name, cmdline, environ)
         else:
             unknown += 1
-            pids = ()
             facts = nobody
-        out.append(make(proto, addr, port, fam, v6only, inode, uid, pids, facts[0], facts[1], user(uid), facts[2]))
-    out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
+        user = users[uid] if uid in users else users.setdefault(uid, procs.user(uid))
+        append(make(proto, addr, port, fam, v6only, inode, uid, facts[0], facts[1], facts[2], user, facts[3]))
+    out.sort(key=attrgetter("proto", "port", "family", "address"))
     return out, unknown
 
 
