@@ -100,14 +100,78 @@ class _Path:
         return self.verdict(0, False).to_dict()
 
 
-@dataclass
+class _Family:
+    """What the sockets of one owner bound alike share -- reach, server, warnings, paths (a server
+    holding 10,000 listeners on 127.0.0.1 is one family): computed once, shared by their entries."""
+
+    __slots__ = ("detected", "netns", "paths", "reach", "warnings", "web")
+
+    def __init__(
+        self,
+        proto: str,
+        reach: Reach,
+        detected: Detected | None,
+        warnings: list[str],
+        netns: str | None,
+        paths: tuple[_Path, ...],
+    ):
+        self.reach = reach
+        self.detected = detected
+        self.warnings = tuple(warnings)
+        self.netns = netns  # None: this network namespace
+        self.paths = paths
+        # URLs only for TCP, and not for datastores
+        self.web = proto == "tcp" and (detected is None or detected.category != "datastore")
+
+
 class Entry:
-    listener: Listener
-    reach: Reach
-    detected: Detected | None
-    warnings: list[str]
-    netns: str | None = None  # None: this network namespace
-    _paths: tuple[_Path, ...] = ()
+    """One socket of `ls`: its listener, and its family's reach, server, warnings and paths."""
+
+    __slots__ = ("_family", "listener")
+
+    def __init__(self, listener: Listener, family: _Family):
+        self.listener = listener
+        self._family = family
+
+    @property
+    def reach(self) -> Reach:
+        return self._family.reach
+
+    @property
+    def detected(self) -> Detected | None:
+        return self._family.detected
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._family.warnings)
+
+    @property
+    def netns(self) -> str | None:
+        """None: this network namespace."""
+        return self._family.netns
+
+    @property
+    def _paths(self) -> tuple[_Path, ...]:
+        return self._family.paths
+
+    @property
+    def _web(self) -> bool:
+        return self._family.web
+
+    def __repr__(self) -> str:
+        return f"Entry({self.listener!r}, reach={self.reach.label}, framework={self.framework}, netns={self.netns})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        mine, theirs = self._family, other._family
+        return self.listener == other.listener and (
+            mine is theirs
+            or (mine.reach, mine.detected, mine.warnings, mine.netns, mine.paths)
+            == (theirs.reach, theirs.detected, theirs.warnings, theirs.netns, theirs.paths)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
 
     @property
     def framework(self) -> str | None:
@@ -117,10 +181,6 @@ class Entry:
     def local(self) -> str:
         """The address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000."""
         return ss_address(self.listener)
-
-    @property
-    def _web(self) -> bool:
-        return self.listener.proto == "tcp" and (self.detected is None or self.detected.category != "datastore")
 
     @property
     def paths(self) -> list[PathVerdict]:
@@ -181,7 +241,7 @@ class Listing:
     @property
     def exit_code(self) -> int:
         """1 when a warning (dangerous exposure) is shown, else 0."""
-        return 1 if any(e.warnings for e in self.entries) else 0
+        return 1 if any(e._family.warnings for e in self.entries) else 0
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.entries]
@@ -310,27 +370,35 @@ def listing(
             )
         reacher = _Reacher(NetView(space), blockers, cap)
         detections: dict[tuple, Detected | None] = {}
+        # Sockets alike in everything but port and inode form one family (None: filtered out).
+        # A blocker sees each socket (and its port), so with blockers every socket is its own.
+        families: dict[tuple, _Family | None] = {}
         for item in space.listeners:
             if item.proto not in wanted:
                 continue
             total += 1
             if port is not None and item.port != port:
                 continue
-            dkey = (item.pids, item.process, item.cmdline)
-            if dkey not in detections:
-                detections[dkey] = detect(item.cmdline, item.process, item.environ)
-            found = detections[dkey]
-            if needle is not None and not _process_matches(needle, item, found):
-                continue
-            reach, paths = reacher.paths(item)
-            if min_reach is not None and reach < min_reach:
-                continue
-            entries.append(Entry(item, reach, found, _warnings(reach, found, item), label, paths))
+            fkey = (
+                item.pids,
+                item.process,
+                item.cmdline,
+                item.user,
+                item.proto,
+                item.family,
+                item.address,
+                item.v6only,
+            )
+            fam = families.get(fkey, False) if not blockers else False
+            if fam is False:
+                fam = families[fkey] = _family(item, label, reacher, detections, needle, min_reach)
+            if fam is not None:
+                entries.append(Entry(item, fam))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
-    if any(e.netns for e in entries):
-        entries.sort(key=lambda e: (-e.reach, e.netns or ""))
+    if any(e._family.netns for e in entries):
+        entries.sort(key=lambda e: (-e._family.reach, e._family.netns or ""))
     else:
-        entries.sort(key=lambda e: -e.reach)
+        entries.sort(key=lambda e: -e._family.reach)
     unknown = sum(1 for e in entries if not e.listener.pids)
     return Listing(
         entries=entries,
@@ -342,6 +410,28 @@ def listing(
         notes=notes,
         as_root=snap.environment.is_root,
     )
+
+
+def _family(
+    item: Listener,
+    netns: str | None,
+    reacher: _Reacher,
+    detections: dict[tuple, Detected | None],
+    needle: str | None,
+    min_reach: Reach | None,
+) -> _Family | None:
+    """Reach, server and warnings of `item` (and of every socket alike), or None when a filter
+    leaves it out."""
+    dkey = (item.pids, item.process, item.cmdline)
+    if dkey not in detections:
+        detections[dkey] = detect(item.cmdline, item.process, item.environ)
+    found = detections[dkey]
+    if needle is not None and not _process_matches(needle, item, found):
+        return None
+    reach, paths = reacher.paths(item)
+    if min_reach is not None and reach < min_reach:
+        return None
+    return _Family(item.proto, reach, found, _warnings(reach, found, item), netns, paths)
 
 
 def _process_matches(needle: str, item: Listener, found: Detected | None) -> bool:
