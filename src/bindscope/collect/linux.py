@@ -1,5 +1,5 @@
-"""Linux adapter: interfaces (psutil + /sys + /proc/net/if_inet6), routes (/proc/net from
-the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, containers)."""
+"""Linux adapter: interfaces (rtnetlink + /sys; psutil when rtnetlink fails), routes (/proc/net
+from the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, containers)."""
 
 from __future__ import annotations
 
@@ -21,18 +21,6 @@ from .common import build_interfaces, psutil_interfaces
 
 PROC = "/proc"
 SYS = "/sys/class/net"
-
-# IFA_F_* flags of /proc/net/if_inet6
-_V6FLAGS = {
-    0x01: "temporary",
-    0x02: "nodad",
-    0x04: "optimistic",
-    0x08: "dadfailed",
-    0x10: "homeaddress",
-    0x20: "deprecated",
-    0x40: "tentative",
-    0x80: "permanent",
-}
 
 
 def _read(path: str) -> str | None:
@@ -144,7 +132,7 @@ def _if_inet6_flags(net: str = f"{PROC}/net") -> Iterator[tuple[tuple[str, str],
             continue
         addr = str(ipaddress.IPv6Address(bytes.fromhex(parts[0])))
         flags = int(parts[4], 16)
-        yield (parts[5], addr), tuple(name for bit, name in _V6FLAGS.items() if flags & bit)
+        yield (parts[5], addr), tuple(name for bit, name in rtnl.V6FLAGS.items() if flags & bit)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -324,14 +312,7 @@ def namespaces(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[NetNamesp
     return out, own_listeners, sum(1 for item in own_listeners if not item.pids)
 
 
-class _Stats:
-    def __init__(self, isup: bool, mtu: int | None, driver: str | None):
-        self.isup = isup
-        self.mtu = mtu
-        self.driver = driver
-
-
-def _thread_stats(names: list[str]) -> dict[str, _Stats]:
+def _thread_stats(names: list[str]) -> dict[str, rtnl.Stats]:
     """Up (IFF_UP and IFF_RUNNING, as psutil's isup) and MTU by ioctl on a socket of this
     thread's network namespace."""
     out = {}
@@ -343,7 +324,7 @@ def _thread_stats(names: list[str]) -> dict[str, _Stats]:
                 mtu = struct.unpack_from("16si", fcntl.ioctl(sock, 0x8921, req))[1]  # SIOCGIFMTU
             except OSError:
                 continue
-            out[name] = _Stats(bool(flags & 0x1 and flags & 0x40), mtu, _driver(sock, name))
+            out[name] = rtnl.Stats(bool(flags & 0x1 and flags & 0x40), mtu, _driver(sock, name))
     return out
 
 
