@@ -28,7 +28,8 @@ What it does:
    `lsof -nP -iTCP -sTCP:LISTEN` and a psutil script listing listeners with their pids
    (`psutil.net_connections(kind="tcp")`, status LISTEN). Each is run once to warm the page
    cache, then the commands alternate run by run so load affects all alike; stdout goes to
-   /dev/null. Prints median and p90 ms, the ratio of each median to bindscope's, and the goals.
+   /dev/null. Prints median and p90 ms, the ratio of each median to bindscope's, the median CPU time
+   (user + system, from the child's rusage), and the goals.
 
 --keep: build the loaded namespace, print its name, and keep it (no timing) until Ctrl-C or
 SIGTERM, then clean up as usual: for capturing output or profiling by hand, e.g.
@@ -176,22 +177,30 @@ def _cases(names: list[str]) -> dict[str, Case]:
     return {name: every[name] for name in names}
 
 
-def _time_cases(cases: dict[str, Case], runs: int) -> dict[str, list[float]]:
-    def run(name: str, case: Case) -> float:
+def _time_cases(cases: dict[str, Case], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall-clock ms and CPU ms (user + system, from the child's rusage) of each run, by case."""
+
+    def run(name: str, case: Case) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(case[0], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=case[1])
         elapsed = (time.perf_counter() - start) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in case[2]:
             raise RuntimeError(f"{name!r} exited with {done.returncode}")
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+        return elapsed, cpu
 
     for name, case in cases.items():  # warm the page cache once
         run(name, case)
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, case in cases.items():
-            times[name].append(run(name, case))
-    return times
+            elapsed, cpu = run(name, case)
+            times[name].append(elapsed)
+            cpus[name].append(cpu)
+    return times, cpus
 
 
 # -- roles: processes this script starts inside the namespace ----------------------------------
@@ -303,7 +312,7 @@ def role_time(args: argparse.Namespace) -> None:
         result["check"] = _sanity_check(args.check_pid, args.listeners)
         print(f"check: {result['check']}", file=sys.stderr, flush=True)
     try:
-        result["times"] = _time_cases(_cases(args.cases), args.runs)
+        result["times"], result["cpu"] = _time_cases(_cases(args.cases), args.runs)
     except RuntimeError as exc:
         raise SystemExit(f"timing: {exc}") from None
     print(json.dumps(result))
@@ -597,9 +606,9 @@ def orchestrate(args: argparse.Namespace) -> int:
     try:
         if not args.keep:
             _log(f"idle: timing {BINDSCOPE} in this machine's namespace and in a fresh one ({args.runs} runs each)")
-            host = _time_cases(_cases([BINDSCOPE]), args.runs)[BINDSCOPE]
+            host_times, host_cpu = _time_cases(_cases([BINDSCOPE]), args.runs)
             idle_ns = lab.namespace(f"{base}-idle")
-            fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])["times"][BINDSCOPE]
+            fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])
             lab.drop_namespace(idle_ns)
 
         ns = lab.namespace(base)
@@ -622,8 +631,11 @@ def orchestrate(args: argparse.Namespace) -> int:
         lab.close()
 
     times: dict[str, list[float]] = result["times"]
-    times[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh
-    times[f"{BINDSCOPE}  [idle: host netns]"] = host
+    cpus: dict[str, list[float]] = result["cpu"]
+    times[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh["times"][BINDSCOPE]
+    cpus[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh["cpu"][BINDSCOPE]
+    times[f"{BINDSCOPE}  [idle: host netns]"] = host_times[BINDSCOPE]
+    cpus[f"{BINDSCOPE}  [idle: host netns]"] = host_cpu[BINDSCOPE]
     med = {name: statistics.median(values) for name, values in times.items()}
     ref = med[BINDSCOPE]
     mode = "keep-order-worst" if args.keep_order_worst else "default order"
@@ -633,10 +645,10 @@ def orchestrate(args: argparse.Namespace) -> int:
         f"({2 * args.connections} established sockets), {args.procs} extra processes; {mode}; {args.runs} runs"
     )
     print(result["check"])
-    print(f"\n{'command':46} {'median ms':>10} {'p90 ms':>8} {'ratio':>8}")
+    print(f"\n{'command':46} {'median ms':>10} {'p90 ms':>8} {'ratio':>8} {'cpu ms':>8}")
     for name, values in times.items():
         median, p90 = _stats(values)
-        print(f"{name:46} {median:10.1f} {p90:8.1f} {median / ref:7.2f}x")
+        print(f"{name:46} {median:10.1f} {p90:8.1f} {median / ref:7.2f}x {statistics.median(cpus[name]):8.1f}")
 
     def verdict(ok: bool) -> str:
         return "MET" if ok else "NOT MET"
