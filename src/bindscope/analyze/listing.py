@@ -370,7 +370,7 @@ def listing(
             )
         reacher = _Reacher(NetView(space), blockers, cap)
         detections: dict[tuple, Detected | None] = {}
-        # Sockets alike in everything but port and inode form one family (None: filtered out).
+        # Sockets alike in everything but port, inode and uid form one family (None: filtered out).
         # A blocker sees each socket (and its port), so with blockers every socket is its own.
         families: dict[tuple, _Family | None] = {}
         for item in space.listeners:
@@ -391,7 +391,7 @@ def listing(
             )
             fam = families.get(fkey, False) if not blockers else False
             if fam is False:
-                fam = families[fkey] = _family(item, label, reacher, detections, needle, min_reach)
+                fam = families[fkey] = _family_of(item, label, reacher, detections, needle, min_reach)
             if fam is not None:
                 entries.append(Entry(item, fam))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
@@ -412,7 +412,7 @@ def listing(
     )
 
 
-def _family(
+def _family_of(
     item: Listener,
     netns: str | None,
     reacher: _Reacher,

@@ -22,8 +22,9 @@ _MARK_JSON = "\\u0000"
 
 
 def entry_lines(entries: Iterable[Entry]) -> Iterator[str]:
-    # per family (the sockets of one owner bound alike): the encoded parts, or None to encode plainly
-    parts: dict[int, tuple[str, str, str, str, list[str]] | None] = {}
+    # per family (the sockets of one owner bound alike): the family (held, so that its id stays
+    # its own) and its encoded parts, or None to encode its entries plainly
+    parts: dict[int, tuple[object, tuple[str, str, str, str, list[str]] | None]] = {}
     for e in entries:
         item = e.listener
         port = item.port
@@ -31,9 +32,10 @@ def entry_lines(entries: Iterable[Entry]) -> Iterator[str]:
             yield _dumps(e.to_dict())
             continue
         family = e._family
-        cached = parts.get(id(family), False)  # the entries keep every family alive: ids are unique
-        if cached is False:
-            cached = parts[id(family)] = _parts(e)
+        held = parts.get(id(family))
+        if held is None or held[0] is not family:
+            held = parts[id(family)] = (family, _parts(e))
+        cached = held[1]
         if cached is None:
             yield _dumps(e.to_dict())
             continue
