@@ -1,7 +1,7 @@
 """`bindscope ls --json` against ss, lsof and psutil on a loaded network namespace, measured in the same run.
 
     python benchmarks/ls.py [--runs 7] [--listeners 10000] [--connections 16000] [--procs 1000]
-                            [--keep-order-worst]
+                            [--keep-order-worst] [--keep]
 
 Needs root (it creates network namespaces). Goal (the `ls` issue): in the loaded namespace
 `bindscope ls --json` takes at most 0.7x the time of `ss -ltnup`, is at least 3x faster than
@@ -12,6 +12,8 @@ What it does:
 1. Idle figures first, before any load exists: `bindscope ls --json` timed in the machine's
    own network namespace as it is (the "idle machine" figure of the goal) and in a fresh
    namespace with only `lo` up.
+   Before that, bindscope's bytecode is written (`compileall`), as installing a package does:
+   without it, an editable install under PYTHONDONTWRITEBYTECODE compiles every module on every run.
 2. Builds the load in its own namespace `bs-bench-<pid>` (only `lo`, traffic only to 127.0.0.1):
    1,000 extra processes (`sleep 3600`, children of one helper), then a server process holding
    10,000 TCP listeners on 127.0.0.1:10000.. , then a client process that opens 16,000
@@ -26,7 +28,12 @@ What it does:
    `lsof -nP -iTCP -sTCP:LISTEN` and a psutil script listing listeners with their pids
    (`psutil.net_connections(kind="tcp")`, status LISTEN). Each is run once to warm the page
    cache, then the commands alternate run by run so load affects all alike; stdout goes to
-   /dev/null. Prints median and p90 ms, the ratio of each median to bindscope's, and the goals.
+   /dev/null. Prints median and p90 ms, the ratio of each median to bindscope's, the median CPU time
+   (user + system, from the child's rusage), and the goals.
+
+--keep: build the loaded namespace, print its name, and keep it (no timing) until Ctrl-C or
+SIGTERM, then clean up as usual: for capturing output or profiling by hand, e.g.
+`ip netns exec bs-bench-PID bindscope ls --json`.
 
 --keep-order-worst: a worse case for an owner scan that stops as soon as every listener is
 found. The client is started before the server (so its 16,000 sockets have lower pids and
@@ -52,6 +59,7 @@ script (PR_SET_PDEATHSIG). After a SIGKILL only the namespace can remain: the ne
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import ctypes
 import importlib.util
@@ -130,6 +138,18 @@ def _forever() -> NoReturn:
         signal.pause()
 
 
+def _compile_bindscope() -> None:
+    """Write bindscope's bytecode (__pycache__), as `pip install` does for an installed package:
+    with PYTHONDONTWRITEBYTECODE set (some sandboxes and containers set it) an editable install
+    would otherwise compile every module from source on every run (~18 ms), while the peers'
+    libraries (psutil) were compiled when they were installed."""
+    spec = importlib.util.find_spec("bindscope")
+    package = Path(spec.origin).parent if spec and spec.origin else ROOT / "src" / "bindscope"
+    if not package.is_relative_to(ROOT / "src"):
+        package = ROOT / "src" / "bindscope"
+    compileall.compile_dir(str(package), quiet=1)
+
+
 def _bindscope_case() -> tuple[list[str], dict[str, str] | None]:
     """The console script next to this interpreter (a pyenv shim would add a bash start-up),
     importing bindscope from this tree's src/."""
@@ -157,22 +177,30 @@ def _cases(names: list[str]) -> dict[str, Case]:
     return {name: every[name] for name in names}
 
 
-def _time_cases(cases: dict[str, Case], runs: int) -> dict[str, list[float]]:
-    def run(name: str, case: Case) -> float:
+def _time_cases(cases: dict[str, Case], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall-clock ms and CPU ms (user + system, from the child's rusage) of each run, by case."""
+
+    def run(name: str, case: Case) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(case[0], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=case[1])
         elapsed = (time.perf_counter() - start) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in case[2]:
             raise RuntimeError(f"{name!r} exited with {done.returncode}")
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+        return elapsed, cpu
 
     for name, case in cases.items():  # warm the page cache once
         run(name, case)
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, case in cases.items():
-            times[name].append(run(name, case))
-    return times
+            elapsed, cpu = run(name, case)
+            times[name].append(elapsed)
+            cpus[name].append(cpu)
+    return times, cpus
 
 
 # -- roles: processes this script starts inside the namespace ----------------------------------
@@ -284,7 +312,7 @@ def role_time(args: argparse.Namespace) -> None:
         result["check"] = _sanity_check(args.check_pid, args.listeners)
         print(f"check: {result['check']}", file=sys.stderr, flush=True)
     try:
-        result["times"] = _time_cases(_cases(args.cases), args.runs)
+        result["times"], result["cpu"] = _time_cases(_cases(args.cases), args.runs)
     except RuntimeError as exc:
         raise SystemExit(f"timing: {exc}") from None
     print(json.dumps(result))
@@ -574,15 +602,20 @@ def orchestrate(args: argparse.Namespace) -> int:
     lab = Lab()
     base = f"bs-bench-{os.getpid()}"
     _drop_stale_namespaces(lab)
+    _compile_bindscope()
     try:
-        _log(f"idle: timing {BINDSCOPE} in this machine's namespace and in a fresh one ({args.runs} runs each)")
-        host = _time_cases(_cases([BINDSCOPE]), args.runs)[BINDSCOPE]
-        idle_ns = lab.namespace(f"{base}-idle")
-        fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])["times"][BINDSCOPE]
-        lab.drop_namespace(idle_ns)
+        if not args.keep:
+            _log(f"idle: timing {BINDSCOPE} in this machine's namespace and in a fresh one ({args.runs} runs each)")
+            host_times, host_cpu = _time_cases(_cases([BINDSCOPE]), args.runs)
+            idle_ns = lab.namespace(f"{base}-idle")
+            fresh = lab.time_inside(idle_ns, args, [BINDSCOPE])
+            lab.drop_namespace(idle_ns)
 
         ns = lab.namespace(base)
         server_pid = build_load(lab, ns, args)
+        if args.keep:
+            _say(f"kept: namespace {ns} (server pid {server_pid}); Ctrl-C or SIGTERM (pid {os.getpid()}) ends it")
+            _forever()
         names = [BINDSCOPE, SS_P, SS_H, LSOF, PSUTIL]
         _log(f"timing: {len(names)} commands x {args.runs} runs in {ns} (plus one warm-up each)")
         result = lab.time_inside(ns, args, names, check_pid=server_pid)
@@ -598,8 +631,11 @@ def orchestrate(args: argparse.Namespace) -> int:
         lab.close()
 
     times: dict[str, list[float]] = result["times"]
-    times[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh
-    times[f"{BINDSCOPE}  [idle: host netns]"] = host
+    cpus: dict[str, list[float]] = result["cpu"]
+    times[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh["times"][BINDSCOPE]
+    cpus[f"{BINDSCOPE}  [idle: fresh netns]"] = fresh["cpu"][BINDSCOPE]
+    times[f"{BINDSCOPE}  [idle: host netns]"] = host_times[BINDSCOPE]
+    cpus[f"{BINDSCOPE}  [idle: host netns]"] = host_cpu[BINDSCOPE]
     med = {name: statistics.median(values) for name, values in times.items()}
     ref = med[BINDSCOPE]
     mode = "keep-order-worst" if args.keep_order_worst else "default order"
@@ -609,10 +645,10 @@ def orchestrate(args: argparse.Namespace) -> int:
         f"({2 * args.connections} established sockets), {args.procs} extra processes; {mode}; {args.runs} runs"
     )
     print(result["check"])
-    print(f"\n{'command':46} {'median ms':>10} {'p90 ms':>8} {'ratio':>8}")
+    print(f"\n{'command':46} {'median ms':>10} {'p90 ms':>8} {'ratio':>8} {'cpu ms':>8}")
     for name, values in times.items():
         median, p90 = _stats(values)
-        print(f"{name:46} {median:10.1f} {p90:8.1f} {median / ref:7.2f}x")
+        print(f"{name:46} {median:10.1f} {p90:8.1f} {median / ref:7.2f}x {statistics.median(cpus[name]):8.1f}")
 
     def verdict(ok: bool) -> str:
         return "MET" if ok else "NOT MET"
@@ -641,6 +677,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16000)
     ap.add_argument("--procs", type=int, default=1000)
     ap.add_argument("--keep-order-worst", action="store_true", help="client before server, 2,000 fds before listeners")
+    ap.add_argument("--keep", action="store_true", help="build the load, keep it until Ctrl-C; no timing")
     ap.add_argument("--_role", choices=("server", "holder", "client", "sleepers", "time"), help=argparse.SUPPRESS)
     ap.add_argument("--check-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--channel", type=int, default=-1, help=argparse.SUPPRESS)

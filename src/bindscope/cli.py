@@ -6,6 +6,7 @@ Exit codes: 0 fine, 1 a problem was found, 2 usage or input error, 3 internal er
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -199,6 +200,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code. Called with `argv` (from Python), it leaves the
+    cycle collector as it found it; without (the program itself: the console script, `python -m
+    bindscope`) a collector that `ls` paused stays off until the interpreter exits: its passes at
+    exit would walk every object once more for nothing (~4 ms after `ls` on 10,000 sockets)."""
+    collecting = gc.isenabled()
+    try:
+        return _main(argv)
+    finally:
+        if collecting and argv is not None:
+            gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list:
         args_list = list(DEFAULT_ARGS)
@@ -267,12 +281,28 @@ def _emit(args: argparse.Namespace, result: Any, view: str, **extra: Any) -> int
 
 
 def _print_json_lines(lines: Iterable[str]) -> None:
-    """A JSON array with one object per line: valid JSON for jq, readable with grep."""
-    text = ",\n".join(lines)
-    sys.stdout.write(f"[\n{text}\n]\n" if text else "[]\n")
+    """A JSON array with one object per line: valid JSON for jq, readable with grep. Written a
+    few hundred lines at a time: one 10 MB string (10,000 sockets) costs more to build than to print."""
+    from itertools import islice
+
+    it = iter(lines)
+    batch = list(islice(it, 256))
+    if not batch:
+        sys.stdout.write("[]\n")
+        return
+    sep = "[\n"
+    while batch:
+        sys.stdout.write(sep + ",\n".join(batch))
+        sep = ",\n"
+        batch = list(islice(it, 256))
+    sys.stdout.write("\n]\n")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "ls":
+        # ls builds ~10 objects per socket (100,000 for 10,000 sockets) and no garbage cycles: the
+        # cycle collector would walk them all again and again for nothing. main() restores it.
+        gc.disable()
     from . import api
 
     snap = _snapshot(args) if args.command != "snapshot" else None

@@ -116,15 +116,43 @@ class Listener:
         return ipaddress.ip_address(self.address.split("%", 1)[0])
 
     @classmethod
-    def trusted(cls, *values: Any) -> Listener:
+    def trusted(
+        cls,
+        proto: str,
+        address: str,
+        port: int,
+        family: str,
+        v6only: bool | None,
+        inode: int | None,
+        uid: int | None,
+        pids: tuple[int, ...],
+        process: str | None,
+        cmdline: tuple[str, ...],
+        user: str | None,
+        environ: dict[str, str],
+    ) -> Listener:
         """Build from values in field order, without the frozen __init__'s per-field
         object.__setattr__ (a collector building 10,000 of them; values it made itself)."""
         obj = object.__new__(cls)
-        obj.__dict__.update(zip(_LISTENER_FIELDS, values, strict=True))
+        object.__setattr__(
+            obj,
+            "__dict__",
+            {
+                "proto": proto,
+                "address": address,
+                "port": port,
+                "family": family,
+                "v6only": v6only,
+                "inode": inode,
+                "uid": uid,
+                "pids": pids,
+                "process": process,
+                "cmdline": cmdline,
+                "user": user,
+                "environ": environ,
+            },
+        )
         return obj
-
-
-_LISTENER_FIELDS = tuple(f.name for f in fields(Listener))
 
 
 @dataclass(frozen=True)

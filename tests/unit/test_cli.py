@@ -254,3 +254,17 @@ def test_snapshot_file_analyses_like_the_live_machine(tmp_path: Path):
 
 def test_snapshot_to_an_unwritable_place():
     _one_line_error(call_cli("snapshot", "-o", "/nonexistent-dir/snap.json"))
+
+
+def test_ls_called_from_python_leaves_the_cycle_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    assert call_cli("ls", "--from", LAPTOP, "--json").code in (0, 1)
+    assert gc.isenabled()  # ls pauses it while it runs
+    gc.disable()
+    try:
+        call_cli("ls", "--from", LAPTOP, "--json")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

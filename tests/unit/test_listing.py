@@ -904,6 +904,17 @@ def _many_ports() -> Snapshot:
         listener("0.0.0.0", 8001, environ={"WERKZEUG_RUN_MAIN": "true"}, pids=(4343,)),
         listener("127.0.0.5", 8000),
         listener("192.0.2.10", 8000),
+        # a family whose first socket is on port 80 (its URLs carry no port): the others still get theirs
+        listener("0.0.0.0", 80, process="caddy", cmdline=("caddy", "run"), pids=(77,)),
+        listener("0.0.0.0", 443, process="caddy", cmdline=("caddy", "run"), pids=(77,)),
+        listener("0.0.0.0", 2019, process="caddy", cmdline=("caddy", "run"), pids=(77,)),
+        # alike but for the user, the uid or the pids: not one family
+        listener("0.0.0.0", 9001, process="caddy", cmdline=("caddy", "run"), pids=(77,), user="www"),
+        listener("0.0.0.0", 9002, process="caddy", cmdline=("caddy", "run"), pids=(78,)),
+        replace(listener("0.0.0.0", 9003, process="caddy", cmdline=("caddy", "run"), pids=(77,)), uid=33),
+        # a Jupyter server beyond this machine: its warning names the user
+        listener("0.0.0.0", 8888, process="jupyter-lab", cmdline=("jupyter-lab",), user="ann"),
+        listener("0.0.0.0", 8889, process="jupyter-lab", cmdline=("jupyter-lab",), user="bob"),
     ]
     return with_listeners(LAPTOP_SNAP, *items)
 
@@ -929,6 +940,45 @@ def test_json_lines_equal_each_entry_encoded(snap):
     assert len(lines) == len(result.entries)
     for line, entry in zip(lines, result.entries, strict=True):
         assert line == json.dumps(entry.to_dict(), ensure_ascii=False)
+
+
+def test_one_family_of_many_sockets_shares_its_parts_but_not_its_ports():
+    items = [
+        replace(listener("127.0.0.1", port, process="python", cmdline=("python", "-m", "many")), inode=port)
+        for port in (80, *range(10000, 10300))
+    ]
+    result = listing(with_listeners(LAPTOP_SNAP, *items))
+    assert len({id(e._family) for e in result.entries}) == 1
+    from bindscope.render.jsonout import entry_lines
+
+    lines = list(entry_lines(result.entries))
+    assert lines == [json.dumps(e.to_dict(), ensure_ascii=False) for e in result.entries]
+    assert [(json.loads(line)["port"], json.loads(line)["inode"]) for line in lines] == [
+        (port, port) for port in (80, *range(10000, 10300))
+    ]
+
+
+def test_entries_of_one_family_are_separate_entries():
+    result = listing(with_listeners(LAPTOP_SNAP, *_many_ports().listeners), protos=("tcp", "udp"))
+    a, b = (e for e in result.entries if e.listener.process == "jupyter-lab")
+    assert a.warnings[0].endswith("runs code as ann") and b.warnings[0].endswith("runs code as bob")
+    a.warnings.append("changed")  # a copy: the family's warnings stay
+    assert a.warnings[-1] != "changed"
+    same = listing(with_listeners(LAPTOP_SNAP, *_many_ports().listeners), protos=("tcp", "udp"))
+    assert same.entries == result.entries and same.entries[0] is not result.entries[0]
+    assert result.entries[0] != result.entries[1]
+    assert "reach=" in repr(result.entries[0])
+
+
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 700])
+def test_json_lines_are_printed_as_one_array(count: int, capsys):
+    from bindscope.cli import _print_json_lines
+
+    lines = [json.dumps({"n": n}) for n in range(count)]
+    _print_json_lines(iter(lines))
+    out = capsys.readouterr().out
+    assert out == ("[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n")
+    assert json.loads(out) == [{"n": n} for n in range(count)]
 
 
 def test_cli_json_is_a_list_of_those_lines(tmp_path: Path):

@@ -106,15 +106,85 @@ class _Path:
         return self.verdict(0, False).to_dict()
 
 
-@dataclass
+class _Family:
+    """What the sockets of one owner bound alike share -- reach, server, warnings, paths (a server
+    holding 10,000 listeners on 127.0.0.1 is one family): computed once, shared by their entries."""
+
+    __slots__ = ("detected", "maybe_reach", "netns", "paths", "reach", "warnings", "web")
+
+    def __init__(
+        self,
+        proto: str,
+        reach: Reach,
+        detected: Detected | None,
+        warnings: list[str],
+        netns: str | None,
+        paths: tuple[_Path, ...],
+        maybe_reach: Reach | None = None,
+    ):
+        self.reach = reach
+        self.maybe_reach = maybe_reach  # wider audience of paths a firewall rule leaves unknown
+        self.detected = detected
+        self.warnings = tuple(warnings)
+        self.netns = netns  # None: this network namespace
+        self.paths = paths
+        # URLs only for TCP, and not for datastores
+        self.web = proto == "tcp" and (detected is None or detected.category != "datastore")
+
+
 class Entry:
-    listener: Listener
-    reach: Reach
-    detected: Detected | None
-    warnings: list[str]
-    netns: str | None = None  # None: this network namespace
-    _paths: tuple[_Path, ...] = ()
-    maybe_reach: Reach | None = None  # wider audience of paths a firewall rule leaves unknown
+    """One socket of `ls`: its listener, and its family's reach, server, warnings and paths."""
+
+    __slots__ = ("_family", "listener")
+
+    def __init__(self, listener: Listener, family: _Family):
+        self.listener = listener
+        self._family = family
+
+    @property
+    def reach(self) -> Reach:
+        return self._family.reach
+
+    @property
+    def detected(self) -> Detected | None:
+        return self._family.detected
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._family.warnings)
+
+    @property
+    def netns(self) -> str | None:
+        """None: this network namespace."""
+        return self._family.netns
+
+    @property
+    def maybe_reach(self) -> Reach | None:
+        """The wider audience of paths a firewall rule leaves unknown (None: none)."""
+        return self._family.maybe_reach
+
+    @property
+    def _paths(self) -> tuple[_Path, ...]:
+        return self._family.paths
+
+    @property
+    def _web(self) -> bool:
+        return self._family.web
+
+    def __repr__(self) -> str:
+        return f"Entry({self.listener!r}, reach={self.reach.label}, framework={self.framework}, netns={self.netns})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        mine, theirs = self._family, other._family
+        return self.listener == other.listener and (
+            mine is theirs
+            or (mine.reach, mine.maybe_reach, mine.detected, mine.warnings, mine.netns, mine.paths)
+            == (theirs.reach, theirs.maybe_reach, theirs.detected, theirs.warnings, theirs.netns, theirs.paths)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
 
     @property
     def framework(self) -> str | None:
@@ -124,10 +194,6 @@ class Entry:
     def local(self) -> str:
         """The address as ss writes it: *:8000, [::]:8000, 127.0.0.1:5000."""
         return ss_address(self.listener)
-
-    @property
-    def _web(self) -> bool:
-        return self.listener.proto == "tcp" and (self.detected is None or self.detected.category != "datastore")
 
     @property
     def paths(self) -> list[PathVerdict]:
@@ -189,7 +255,7 @@ class Listing:
     @property
     def exit_code(self) -> int:
         """1 when a warning (dangerous exposure) is shown, else 0."""
-        return 1 if any(e.warnings for e in self.entries) else 0
+        return 1 if any(e._family.warnings for e in self.entries) else 0
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.entries]
@@ -238,6 +304,14 @@ class _Reacher:
         if hit is None:
             hit = self._fcache[fkey] = self._firewalled(out, checks)
         return hit
+
+    def port_blind(self, item: Listener) -> bool:
+        """Are the paths of `item` the same for every port (no firewall asked)?"""
+        if not self.blockers:
+            return True
+        v6only = item.v6only if item.v6only is not None else self.view.v6only_default()
+        base = self._cache.get((item.address, v6only if item.family == "ipv6" else None))
+        return base is not None and base[0] <= Reach.THIS_MACHINE
 
     def _check(self, item: Listener, p: _Path) -> Any:
         if p.audience <= Reach.THIS_MACHINE:
@@ -383,28 +457,38 @@ def listing(
         # A firewall belongs to its network namespace: the blockers are this one's only.
         reacher = _Reacher(NetView(space), blockers if ns is None else (), cap)
         detections: dict[tuple, Detected | None] = {}
+        # Sockets alike in everything but port, inode and uid form one family (None: filtered out).
+        # A blocker sees each socket (and its port), so with blockers every socket is its own.
+        families: dict[tuple, _Family | None] = {}
         for item in space.listeners:
             if item.proto not in wanted:
                 continue
             total += 1
             if port is not None and item.port != port:
                 continue
-            dkey = (item.pids, item.process, item.cmdline)
-            if dkey not in detections:
-                detections[dkey] = detect(item.cmdline, item.process, item.environ)
-            found = detections[dkey]
-            if needle is not None and not _process_matches(needle, item, found):
-                continue
-            reach, paths, maybe = reacher.paths(item)
-            if min_reach is not None and max(reach, maybe or reach) < min_reach:
-                continue
-            warned = _warnings(max(reach, maybe or reach), found, item, maybe is not None)
-            entries.append(Entry(item, reach, found, warned, label, paths, maybe))
+            fkey = (
+                item.pids,
+                item.process,
+                item.cmdline,
+                item.user,
+                item.proto,
+                item.family,
+                item.address,
+                item.v6only,
+            )
+            fam = families.get(fkey, False)
+            if fam is False:
+                fam = _family_of(item, label, reacher, detections, needle, min_reach)
+                # a firewall's verdict depends on the port: sockets that ask it are each their own
+                if reacher.port_blind(item):
+                    families[fkey] = fam
+            if fam is not None:
+                entries.append(Entry(item, fam))
     # Stable: within a group, the collector's order (proto, port, family, address) stays.
-    if any(e.netns for e in entries):
-        entries.sort(key=lambda e: (-e.reach, e.netns or ""))
+    if any(e._family.netns for e in entries):
+        entries.sort(key=lambda e: (-e._family.reach, e._family.netns or ""))
     else:
-        entries.sort(key=lambda e: -e.reach)
+        entries.sort(key=lambda e: -e._family.reach)
     unknown = sum(1 for e in entries if not e.listener.pids)
     return Listing(
         entries=entries,
@@ -416,6 +500,30 @@ def listing(
         notes=notes,
         as_root=snap.environment.is_root,
     )
+
+
+def _family_of(
+    item: Listener,
+    netns: str | None,
+    reacher: _Reacher,
+    detections: dict[tuple, Detected | None],
+    needle: str | None,
+    min_reach: Reach | None,
+) -> _Family | None:
+    """Reach, server and warnings of `item` (and of every socket alike), or None when a filter
+    leaves it out."""
+    dkey = (item.pids, item.process, item.cmdline)
+    if dkey not in detections:
+        detections[dkey] = detect(item.cmdline, item.process, item.environ)
+    found = detections[dkey]
+    if needle is not None and not _process_matches(needle, item, found):
+        return None
+    reach, paths, maybe = reacher.paths(item)
+    widest = max(reach, maybe or reach)
+    if min_reach is not None and widest < min_reach:
+        return None
+    warned = _warnings(widest, found, item, maybe is not None)
+    return _Family(item.proto, reach, found, warned, netns, paths, maybe)
 
 
 def _process_matches(needle: str, item: Listener, found: Detected | None) -> bool:

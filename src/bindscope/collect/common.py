@@ -1,4 +1,5 @@
-"""psutil-based pieces shared by the platform adapters."""
+"""psutil-based pieces shared by the platform adapters, and the Interface builder they share
+with the Linux rtnetlink reader."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import socket
 from typing import Any
 
 from ..model import IfAddr, Interface, Listener
+
+# One address of an interface for build_interfaces: (family, address without a zone, prefix length).
+AddrRow = tuple[int, str, int]
 
 
 def psutil_interfaces(
@@ -20,24 +24,40 @@ def psutil_interfaces(
 
     addrs = psutil.net_if_addrs()
     stats = stats_of(list(addrs)) if stats_of else psutil.net_if_stats()
-    out = []
-    for index, name in enumerate(sorted(addrs), start=1):
-        mac = None
-        items: list[IfAddr] = []
-        for a in addrs[name]:
+    rows: dict[str, list[AddrRow]] = {}
+    macs: dict[str, str | None] = {}
+    for name, items in addrs.items():
+        rows[name] = []
+        macs[name] = None
+        for a in items:
             if a.family == socket.AF_INET or a.family == socket.AF_INET6:
-                address = a.address
-                prefix = _prefixlen(a.netmask, a.family)
-                base = address.split("%", 1)[0]
-                items.append(
-                    IfAddr(
-                        address=base if a.family == socket.AF_INET else _zoned(base, name),
-                        prefixlen=prefix,
-                        flags=(v6flags or {}).get((name, base), ()),
-                    )
-                )
-            elif (a.address and a.address.count(":") == 5) or (a.address and a.address.count("-") == 5):
-                mac = a.address.replace("-", ":").lower()
+                base = a.address.split("%", 1)[0]
+                rows[name].append((a.family, base, _prefixlen(a.netmask, a.family)))
+            elif (mac := link_address(a.address)) is not None:
+                macs[name] = mac
+    return build_interfaces(rows, macs, stats, extra, v6flags)
+
+
+def build_interfaces(
+    rows: dict[str, list[AddrRow]],
+    macs: dict[str, str | None],
+    stats: dict[str, Any],
+    extra: dict[str, dict[str, Any]] | None = None,
+    v6flags: dict[tuple[str, str], tuple[str, ...]] | None = None,
+) -> list[Interface]:
+    """Interfaces from what psutil.net_if_addrs and net_if_stats say (or the same read from
+    rtnetlink): `rows` and `macs` (see link_address) by interface name, `stats` by name
+    (`isup`, `mtu`, optional `driver`), `extra` sysfs facts by name."""
+    out = []
+    for index, name in enumerate(sorted(rows), start=1):
+        items = tuple(
+            IfAddr(
+                address=base if fam == socket.AF_INET else _zoned(base, name),
+                prefixlen=prefix,
+                flags=(v6flags or {}).get((name, base), ()),
+            )
+            for fam, base, prefix in rows[name]
+        )
         st = stats.get(name)
         info = dict((extra or {}).get(name, {}))
         if getattr(st, "driver", None):
@@ -48,12 +68,20 @@ def psutil_interfaces(
                 index=info.pop("index", None) or _index(name) or index,
                 up=bool(st.isup) if st else False,
                 mtu=st.mtu if st else None,
-                mac=mac,
-                addresses=tuple(items),
+                mac=macs.get(name),
+                addresses=items,
                 hw=info,
             )
         )
     return out
+
+
+def link_address(text: str | None) -> str | None:
+    """The MAC in a link-layer address as psutil writes it ("3c:1b:7a:42:9e:01", Windows
+    "3C-1B-..."), lower case with colons; None for other lengths (tunnels, InfiniBand)."""
+    if text and (text.count(":") == 5 or text.count("-") == 5):
+        return text.replace("-", ":").lower()
+    return None
 
 
 def _zoned(address: str, ifname: str) -> str:

@@ -1,5 +1,5 @@
-"""Linux adapter: interfaces (psutil + /sys + /proc/net/if_inet6), routes (/proc/net from
-the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, containers)."""
+"""Linux adapter: interfaces (rtnetlink + /sys; psutil when rtnetlink fails), routes (/proc/net
+from the kernel), listeners (netlink sock_diag), environment (sysctls, WSL, containers)."""
 
 from __future__ import annotations
 
@@ -11,27 +11,16 @@ import pwd
 import socket
 import struct
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 from ..errors import BindscopeError
 from ..model import Environment, Interface, Listener, NetNamespace, Route
-from . import sockdiag
-from .common import psutil_interfaces
+from . import rtnl, sockdiag
+from .common import build_interfaces, psutil_interfaces
 
 PROC = "/proc"
 SYS = "/sys/class/net"
-
-# IFA_F_* flags of /proc/net/if_inet6
-_V6FLAGS = {
-    0x01: "temporary",
-    0x02: "nodad",
-    0x04: "optimistic",
-    0x08: "dadfailed",
-    0x10: "homeaddress",
-    0x20: "deprecated",
-    0x40: "tentative",
-    0x80: "permanent",
-}
 
 
 def _read(path: str) -> str | None:
@@ -96,9 +85,14 @@ def detect_container() -> str | None:
 
 # -- interfaces -----------------------------------------------------------------------------
 def interfaces() -> list[Interface]:
+    """From rtnetlink (what psutil would report, without importing it), else from psutil."""
     names = _listdir(SYS)
     extra = {name: sysfs_facts(name) for name in names}
-    return psutil_interfaces(extra, v6flags=dict(_if_inet6_flags()))
+    try:
+        rows, macs, stats, v6flags = rtnl.interface_rows()
+    except OSError:
+        return psutil_interfaces(extra, v6flags=dict(_if_inet6_flags()))
+    return build_interfaces(rows, macs, stats, extra, v6flags)
 
 
 def _listdir(path: str) -> list[str]:
@@ -138,7 +132,7 @@ def _if_inet6_flags(net: str = f"{PROC}/net") -> Iterator[tuple[tuple[str, str],
             continue
         addr = str(ipaddress.IPv6Address(bytes.fromhex(parts[0])))
         flags = int(parts[4], 16)
-        yield (parts[5], addr), tuple(name for bit, name in _V6FLAGS.items() if flags & bit)
+        yield (parts[5], addr), tuple(name for bit, name in rtnl.V6FLAGS.items() if flags & bit)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -219,9 +213,11 @@ def build_listeners(
 ) -> tuple[list[Listener], int]:
     out: list[Listener] = []
     unknown = 0
-    owners: dict[tuple[int, ...], tuple[str | None, tuple[str, ...], dict[str, str]]] = {}
-    nobody: tuple[str | None, tuple[str, ...], dict[str, str]] = (None, (), {})
-    make, user = Listener.trusted, procs.user
+    # one (pids, name, cmdline, environ) per distinct owner: its sockets share these objects
+    owners: dict[tuple[int, ...], tuple[tuple[int, ...], str | None, tuple[str, ...], dict[str, str]]] = {}
+    nobody: tuple[tuple[int, ...], str | None, tuple[str, ...], dict[str, str]] = ((), None, (), {})
+    users: dict[int, str | None] = {}
+    make, append = Listener.trusted, out.append
     for proto, addr, port, fam, v6only, inode, uid in raw:
         holders = owned.get(inode)
         if holders:
@@ -233,13 +229,13 @@ def build_listeners(
                     environ = dict(environ)
                     for pid in pids[1:]:
                         environ.update(procs.info(pid)[2])
-                facts = owners[pids] = (name, cmdline, environ)
+                facts = owners[pids] = (pids, name, cmdline, environ)
         else:
             unknown += 1
-            pids = ()
             facts = nobody
-        out.append(make(proto, addr, port, fam, v6only, inode, uid, pids, facts[0], facts[1], user(uid), facts[2]))
-    out.sort(key=lambda item: (item.proto, item.port, item.family, item.address))
+        user = users[uid] if uid in users else users.setdefault(uid, procs.user(uid))
+        append(make(proto, addr, port, fam, v6only, inode, uid, facts[0], facts[1], facts[2], user, facts[3]))
+    out.sort(key=attrgetter("proto", "port", "family", "address"))
     return out, unknown
 
 
@@ -316,14 +312,7 @@ def namespaces(protos: tuple[str, ...] = ("tcp", "udp")) -> tuple[list[NetNamesp
     return out, own_listeners, sum(1 for item in own_listeners if not item.pids)
 
 
-class _Stats:
-    def __init__(self, isup: bool, mtu: int | None, driver: str | None):
-        self.isup = isup
-        self.mtu = mtu
-        self.driver = driver
-
-
-def _thread_stats(names: list[str]) -> dict[str, _Stats]:
+def _thread_stats(names: list[str]) -> dict[str, rtnl.Stats]:
     """Up (IFF_UP and IFF_RUNNING, as psutil's isup) and MTU by ioctl on a socket of this
     thread's network namespace."""
     out = {}
@@ -335,7 +324,7 @@ def _thread_stats(names: list[str]) -> dict[str, _Stats]:
                 mtu = struct.unpack_from("16si", fcntl.ioctl(sock, 0x8921, req))[1]  # SIOCGIFMTU
             except OSError:
                 continue
-            out[name] = _Stats(bool(flags & 0x1 and flags & 0x40), mtu, _driver(sock, name))
+            out[name] = rtnl.Stats(bool(flags & 0x1 and flags & 0x40), mtu, _driver(sock, name))
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from ..analyze.listing import Entry, ss_address
 
@@ -23,63 +22,61 @@ _MARK_JSON = "\\u0000"
 
 
 def entry_lines(entries: Iterable[Entry]) -> Iterator[str]:
-    heads: dict[tuple, tuple[str, str] | None] = {}
-    owners: dict[tuple, str] = {}
-    tails: dict[tuple[int, bool], tuple[Any, list[str] | None]] = {}
+    # per family (the sockets of one owner bound alike): the family (held, so that its id stays
+    # its own) and its encoded parts, or None to encode its entries plainly
+    parts: dict[int, tuple[object, tuple[str, str, str, str, list[str]] | None]] = {}
     for e in entries:
         item = e.listener
         port = item.port
-        if port == 80:
+        if port == 80:  # its URLs carry no port
             yield _dumps(e.to_dict())
             continue
-        hkey = (item.proto, item.address, item.family, item.v6only)
-        head = heads.get(hkey, False)
-        if head is False:
-            head = heads[hkey] = _split(
-                _dumps(
-                    {
-                        "proto": item.proto,
-                        "address": item.address,
-                        "port": 0,
-                        "family": item.family,
-                        "v6only": item.v6only,
-                        "local": ss_address(item)[: -len(str(port))] + _MARK,
-                    }
-                ),
-                '"port": 0, ',
-            )
-        okey = (
-            item.user,
-            item.pids,
-            item.process,
-            item.cmdline,
-            e.detected,
-            e.reach,
-            e.maybe_reach,
-            e.netns,
-            tuple(e.warnings),
-        )
-        owner = owners.get(okey)
-        if owner is None:
-            full = e.to_dict()
-            owner = owners[okey] = _dumps(
-                {k: full[k] for k in ("user", "pids", "process", "cmdline", "framework", "category", "debug")}
-                | {k: full[k] for k in ("reach", "maybe_reach", "netns", "warnings")}
-            )[1:-1]
-        tkey = (id(e._paths), e._web)
-        cached = tails.get(tkey)
-        if cached is None or cached[0] is not e._paths:
-            cached = tails[tkey] = (e._paths, _tail(e))
-        pieces = cached[1]
-        if head is None or pieces is None:
+        family = e._family
+        held = parts.get(id(family))
+        if held is None or held[0] is not family:
+            held = parts[id(family)] = (family, _parts(e))
+        cached = held[1]
+        if cached is None:
             yield _dumps(e.to_dict())
             continue
+        before, local, after, owner, pieces = cached
         p = str(port)
         yield (
-            f'{head[0]}"port": {p}, {head[1].replace(_MARK_JSON, p)}, '
+            f'{before}"port": {p}, {local}{p}{after}, '
             f'"inode": {"null" if item.inode is None else item.inode}, '
             f'"uid": {"null" if item.uid is None else item.uid}, {owner}, {p.join(pieces)}}}'
         )
+
+
+def _parts(e: Entry) -> tuple[str, str, str, str, list[str]] | None:
+    """A family's JSON around the port, inode and uid: the fields before "port", the "family" to
+    "local" fields cut where the port goes, the owner's fields, and "urls" and "paths" cut where
+    the port goes. None when a cut is not sure."""
+    item = e.listener
+    port = item.port
+    head = _split(
+        _dumps(
+            {
+                "proto": item.proto,
+                "address": item.address,
+                "port": 0,
+                "family": item.family,
+                "v6only": item.v6only,
+                "local": ss_address(item)[: -len(str(port))] + _MARK,
+            }
+        ),
+        '"port": 0, ',
+    )
+    pieces = _tail(e)
+    if head is None or pieces is None:
+        return None
+    local, after = head[1].split(_MARK_JSON)
+    full = e.to_dict()
+    owner = _dumps(
+        {k: full[k] for k in ("user", "pids", "process", "cmdline", "framework", "category", "debug")}
+        | {k: full[k] for k in ("reach", "maybe_reach", "netns", "warnings")}
+    )[1:-1]
+    return head[0], local, after, owner, pieces
 
 
 def _split(text: str, port_field: str) -> tuple[str, str] | None:
