@@ -448,10 +448,16 @@ def _check_probe(f: Facts, snap: Snapshot) -> list[Finding]:
         ]
     out: list[Finding] = []
     entries = _servers(f)
-    expect = {}
+    # What the bind alone says of each address. A firewall verdict cannot be checked from here:
+    # this machine's connections to its own addresses arrive on loopback, not on the LAN interface.
+    expect: dict[str, bool | None] = {}
     for e in entries:
         for p in e.paths:
-            expect[p.address] = expect.get(p.address, False) or p.reachable
+            bind_says = None if (p.blocked_by or p.reachable is None) else p.reachable
+            if bind_says is None:
+                expect[p.address] = None
+            elif expect.get(p.address, False) is not None:
+                expect[p.address] = bool(expect.get(p.address, False) or bind_says)
     lines = []
     surprises = []
     for k in f.knocks:
