@@ -125,28 +125,23 @@ def http_get(address: str, port: int, host_header: str, timeout: float = 2.0, li
 
 
 def parse_reply(address: str, port: int, host_header: str, data: bytes) -> HttpReply:
-    """An HTTP/1.x reply's status line, headers and body start (pure; tests feed it bytes)."""
-    if data[:1] == b"\x15" and data[1:2] == b"\x03":  # a TLS alert record
+    """The reply as doctor reads it, parsed by probe's parser (analyze/probeclass.parse_http:
+    status line, headers, body, chunked bodies joined)."""
+    from ..analyze.probeclass import is_tls_record, parse_http
+
+    if is_tls_record(data):
         return HttpReply(address, port, host_header, error="the server answered with TLS", tls=True)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    first = lines[0].split(" ", 2) if lines else []
-    if len(first) < 2 or not first[0].startswith("HTTP/") or not first[1].isdigit():
+    resp = parse_http(data)
+    if resp is None:
         shown = data[:40].decode("latin-1", "replace")
-        return HttpReply(
-            address, port, host_header, error=f"not an HTTP reply: {shown!r}" if data else "closed without a reply"
-        )
-    headers = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers.append((name.strip(), value.strip()))
+        error = f"not an HTTP reply: {shown!r}" if data else "closed without a reply"
+        return HttpReply(address, port, host_header, error=error)
     return HttpReply(
         address,
         port,
         host_header,
-        status=int(first[1]),
-        reason=first[2] if len(first) > 2 else "",
-        headers=tuple(headers),
-        body=body.decode("utf-8", "replace"),
+        status=resp.status,
+        reason=resp.reason,
+        headers=tuple(resp.headers.items()),
+        body=resp.body.decode("utf-8", "replace"),
     )
