@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from lab_helpers import on_ci
 
 LAPTOP4, LAPTOP6 = "198.51.100.1", "fd42:b1d:0:1::1"
 PHONE4, PHONE6 = "198.51.100.2", "fd42:b1d:0:1::2"
@@ -131,10 +132,6 @@ print(json.dumps(seen))
 
 class LabUnavailable(Exception):
     """The machine cannot host the lab (no privileges, no netns support): skip, or fail on CI."""
-
-
-def on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def unavailable(reason: str) -> None:

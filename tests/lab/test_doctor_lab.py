@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 pytestmark = pytest.mark.lab
 
@@ -30,21 +31,10 @@ PY = sys.executable
 BIN = Path(sys.executable).parent  # the console scripts of this python (flask, uvicorn, ...)
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _tool_missing(what: str) -> None:
-    """A tool the test needs is missing: skip, except on CI (CI installs it: .ci/run)."""
-    if _on_ci():
-        pytest.fail(f"{what} (CI=true: .ci/run installs it, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(what)
-
-
 def _script(name: str) -> str:
     path = BIN / name
     if not path.exists():
-        _tool_missing(f"{name} is not installed next to {PY} (pip install the test extra)")
+        tool_missing(f"{name} is not installed next to {PY} (pip install the test extra)")
     return str(path)
 
 
@@ -115,7 +105,7 @@ def stop(lab, proc: subprocess.Popen, port: int) -> None:
 def ss_listening(lab, host: str = "laptop") -> list[str]:
     """`ss -ltnH` Local Address:Port column, sorted: what really listens (TCP)."""
     if shutil.which("ss") is None:
-        _tool_missing("ss (iproute2) is not installed")
+        tool_missing("ss (iproute2) is not installed")
     proc = lab.run(host, ["ss", "-ltnH"], timeout=20)
     assert proc.returncode == 0, proc.stderr
     return sorted(line.split()[3] for line in proc.stdout.splitlines() if line.strip())
@@ -341,7 +331,7 @@ def test_loopback_server_fixed_by_the_printed_command(lab, apps, case):
         try:
             __import__(case.needs)
         except ImportError:
-            _tool_missing(f"{case.needs} is not installed")
+            tool_missing(f"{case.needs} is not installed")
     port = case.port or lab.port()
     assert port not in ss_ports(lab), f"port {port} is taken in the laptop namespace before the test"
     cwd = apps / case.workdir
@@ -550,7 +540,7 @@ def test_app_server_around_nginx(lab, apps, tmp_path, layout):
     file included by a relative glob, whose proxy_pass names an `upstream` block."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx is None:
-        _tool_missing("nginx is not installed (apt-get install nginx-light)")
+        tool_missing("nginx is not installed (apt-get install nginx-light)")
     port = lab.port()
     conf = tmp_path / "nginx.conf"
     if layout == "inline":

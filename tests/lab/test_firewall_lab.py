@@ -24,14 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 LAPTOP4, LAPTOP6 = "198.51.100.1", "fd42:b1d:0:1::1"  # as in conftest.py
 PHONE4, PHONE6 = "198.51.100.2", "fd42:b1d:0:1::2"
 STRANGER4, STRANGER6 = "203.0.113.2", "fd42:b1d:0:2::2"
-
-
-def on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 pytestmark = pytest.mark.lab
@@ -94,10 +91,7 @@ while time.monotonic() < deadline and os.getppid() == parent:
 
 def _need(tool: str) -> None:
     if shutil.which(tool) is None:
-        msg = f"{tool} is not installed (.ci/run installs it)"
-        if on_ci():
-            pytest.fail(msg + " (CI=true: an error, not a skip)", pytrace=False)
-        pytest.skip(msg)
+        tool_missing(f"{tool} is not installed")
 
 
 @dataclass

@@ -28,6 +28,7 @@ from importlib import metadata, util
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 pytestmark = pytest.mark.lab
 
@@ -35,17 +36,6 @@ LAPTOP4, LAPTOP6 = "198.51.100.1", "fd42:b1d:0:1::1"
 LAB_ADDRESSES = {LAPTOP4, LAPTOP6}
 NOBODY = 65534
 SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-
-
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _tool_missing(what: str) -> None:
-    """A tool the test needs is missing: skip, except on CI (CI installs it: .ci/run)."""
-    if _on_ci():
-        pytest.fail(f"{what} (CI=true: .ci/run installs it, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(what)
 
 
 # A holder for `ls`: binds every (proto, address, port, v6only) of spec["sockets"] -- optionally as another
@@ -210,7 +200,7 @@ def parse_ss(text: str, family: str) -> list[SsSocket]:
 def ss_sockets(lab, host: str = "laptop") -> dict[int, SsSocket]:
     """Every listening TCP and bound UDP socket in the host, by inode, as `ss -ltnupe` (root) sees it."""
     if shutil.which("ss") is None:
-        _tool_missing("ss (iproute2) is not installed")
+        tool_missing("ss (iproute2) is not installed")
     found: dict[int, SsSocket] = {}
     for flag, family in (("-4", "ipv4"), ("-6", "ipv6")):
         proc = lab.run(host, ["ss", "-ltnupeH", flag], timeout=20)
@@ -509,7 +499,7 @@ def _nmap(lab, host: str, address: str, ports: Sequence[int]) -> dict[int, str]:
 
 def test_ls_path_verdicts_match_nmap_from_the_phone(lab, world):
     if shutil.which("nmap") is None:
-        _tool_missing("nmap is not installed (Debian package nmap)")
+        tool_missing("nmap is not installed (Debian package nmap)")
     entries = [e for e in _ls(lab) if e["port"] in world.ports]  # TCP
     ports = world.tcp_ports
     mismatches = []
@@ -756,7 +746,7 @@ BIN = Path(sys.executable).parent  # console scripts of this interpreter (not py
 
 def _need(module: str) -> None:
     if util.find_spec(module) is None:
-        _tool_missing(f"{module} is not installed: pip install -e '.[test]'")
+        tool_missing(f"{module} is not installed: pip install -e '.[test]'")
 
 
 def _server_env() -> dict[str, str]:

@@ -25,6 +25,7 @@ from importlib import util
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 pytestmark = pytest.mark.lab
 
@@ -33,19 +34,9 @@ NOBODY_LAN4 = "198.51.100.77"  # in the lab LAN, assigned to nobody: ARP fails -
 NO_ROUTE6 = "fd42:b1d:0:3::1"  # in the lab's ULA /48, a subnet the router has no route to -> ENETUNREACH
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _tool_missing(what: str) -> None:
-    if _on_ci():
-        pytest.fail(f"{what} (CI=true: .ci/run installs it, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(what)
-
-
 def _need_tool(name: str, package: str) -> None:
     if shutil.which(name) is None:
-        _tool_missing(f"{name} is not installed (Debian package {package})")
+        tool_missing(f"{name} is not installed (Debian package {package})")
 
 
 # A stand-in for docker-proxy publishing a port whose app listens on 127.0.0.1 inside the container:
@@ -261,7 +252,7 @@ def test_probe_open_http_200(lab):
 
 def _django_project(tmp_path: Path, debug: bool, allowed: list[str]) -> Path:
     if util.find_spec("django") is None:
-        _tool_missing("django is not installed: pip install -e '.[test]'")
+        tool_missing("django is not installed: pip install -e '.[test]'")
     proc = subprocess.run(
         [sys.executable, "-m", "django", "startproject", "site0", str(tmp_path)],
         capture_output=True,

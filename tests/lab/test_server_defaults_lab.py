@@ -28,6 +28,7 @@ from importlib import util
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 from bindscope.knowledge import servers as K
 
@@ -41,17 +42,6 @@ DUAL_LOCALHOST = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\
 # Exit status of a second instance whose port is taken, as the reference file states it (Werkzeug: exit 1;
 # Django: exit 1; uvicorn and so fastapi-cli: exit 3; Gunicorn: exit 1). Others must just not exit 0.
 REFERENCE_EXIT = {"flask": 1, "django": 1, "uvicorn": 3, "fastapi-dev": 3, "fastapi-run": 3, "gunicorn": 1}
-
-
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _tool_missing(what: str) -> None:
-    """A server is not installed: skip, except on CI (the `test` extra installs it)."""
-    if _on_ci():
-        pytest.fail(f"{what} (CI=true: pip install -e '.[test]' installs it, so this is an error)", pytrace=False)
-    pytest.skip(what)
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -306,7 +296,7 @@ def _ss_local(local: str, family: str) -> str:
 def ss_listening(lab, port: int) -> list[tuple[str, bool | None]]:
     """Every TCP socket listening on `port` in the laptop: [(address, v6only or None)], sorted."""
     if shutil.which("ss") is None:
-        _tool_missing("ss (iproute2) is not installed")
+        tool_missing("ss (iproute2) is not installed")
     out = []
     for flag, family in (("-4", "ipv4"), ("-6", "ipv6")):
         proc = lab.run("laptop", ["ss", "-ltneH", flag, "sport", "=", f":{port}"], timeout=20)
@@ -412,7 +402,7 @@ def test_real_server_binds_what_the_table_says(lab, tmp_path, name):
     case = CASES[name]
     program = case.argv[0].format(bin=BIN, py=PY)
     if util.find_spec(case.module) is None or not Path(program).exists():
-        _tool_missing(f"{case.module} ({program}) is not installed: pip install -e '.[test]'")
+        tool_missing(f"{case.module} ({program}) is not installed: pip install -e '.[test]'")
     bind = bind_of(case.server, case.subcommand)
 
     # What the table says this start means.

@@ -21,22 +21,13 @@ import time
 from pathlib import Path
 
 import pytest
+from lab_helpers import tool_missing
 
 pytestmark = pytest.mark.lab
 
 LAPTOP4 = "198.51.100.1"
 PHONE4 = "198.51.100.2"
 STRANGER4 = "203.0.113.2"
-
-
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def _tool_missing(what: str) -> None:
-    if _on_ci():
-        pytest.fail(f"{what} (CI=true: .ci/run installs it, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(what)
 
 
 # -- upstream servers (in the laptop, on 127.0.0.1) ----------------------------------------------------
@@ -690,7 +681,7 @@ def index():
 def test_real_browser_on_the_phone_loads_the_flask_page(lab, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        _tool_missing("Debian chromium is not installed")
+        tool_missing("Debian chromium is not installed")
     app_dir = tmp_path / "app"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(FLASK_APP)
