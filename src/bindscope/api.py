@@ -348,7 +348,7 @@ def doctor(
     if live and probe and entries:
         from .collect.selfprobe import http_get, knock_all
 
-        facts.knocks = knock_all(probe_addresses(snapshot, entries, tgt.port), tgt.port, timeout)
+        facts.knocks = knock_all(probe_addresses(snapshot), tgt.port, timeout)
         facts.probed = True
         lan = lan_host_header(snapshot, entries, tgt.port)
         web = any(e.detected is None or e.detected.category != "datastore" for e in entries)

@@ -17,7 +17,7 @@ from ..collect.proxyconf import Upstream
 from ..collect.selfprobe import HttpReply, Knock
 from ..knowledge import hostcheck
 from ..knowledge.hostcheck import HostCheck
-from ..knowledge.servers import SERVERS, Server
+from ..knowledge.servers import SERVERS
 from ..model import Finding, Reach, Snapshot
 from .fixes import LAN_HOST, LOCAL_HOST, Fix, bind_fix
 from .listing import Entry
@@ -681,7 +681,7 @@ def proxy_entries(entries: Sequence[Entry]) -> list[Entry]:
     ]
 
 
-def probe_addresses(snap: Snapshot, entries: Sequence[Entry], port: int) -> list[str]:
+def probe_addresses(snap: Snapshot) -> list[str]:
     """Which of this machine's addresses the self-probe knocks on: every usable one."""
     out: list[str] = []
     for a in NetView(snap).addrs:
@@ -701,7 +701,3 @@ def lan_host_header(snap: Snapshot, entries: Sequence[Entry], port: int) -> tupl
                 host = url(ipaddress.ip_address(p.address.split("%")[0]), port, "http")[len("http://") : -1]
                 return p.address, host
     return None
-
-
-def server_by_id(sid: str) -> Server | None:
-    return next((s for s in SERVERS if s.id == sid), None)

@@ -43,19 +43,6 @@ def host_for_bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _split_hostport(value: str) -> tuple[str | None, str | None]:
-    """'0.0.0.0:8000' -> ('0.0.0.0', '8000'); '8000' -> (None, '8000'); '[::]:80'; 'unix:/x' -> as host."""
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        return host, rest.lstrip(":") or None
-    if value.isdigit():
-        return None, value
-    if value.count(":") == 1:
-        host, port = value.split(":")
-        return host, port or None
-    return value, None
-
-
 def _command_words(cmdline: Sequence[str]) -> tuple[list[str], int] | None:
     """The command as a person types it, and the index of its first argument after the
     program: `/venv/bin/python /venv/bin/flask run` -> `flask run`; `python3 -m uvicorn`
