@@ -113,6 +113,27 @@ def test_early_stop_skips_an_unrelated_later_holder_exhaustive_finds_it(tmp_path
     assert "250" in readlinks and "310" in readlinks
 
 
+def test_wrapped_pids_a_parent_with_a_higher_pid_than_its_child(tmp_path: Path, readlinks):
+    # pid_max is 32768 on many machines: after a wrap a pre-fork master (32700) can have workers
+    # with lower pids (120, 130). The first worker matches every inode; its parent is read anyway,
+    # and so is the parent's parent when it wrapped too; an unrelated later holder is not.
+    proc = fake_proc(
+        tmp_path,
+        {
+            120: (32700, "gunicorn", {**STD, "5": sock(A)}),
+            130: (32700, "gunicorn", {**STD, "5": sock(A)}),
+            500: (1, "bash", {**STD}),
+            32000: (1, "python3", {**STD, "7": sock(A)}),  # got it some other way: not read
+            32600: (1, "tmux", {**STD}),
+            32700: (32750, "gunicorn", {**STD, "5": sock(A)}),
+            32750: (1, "supervisord", {**STD, "9": sock(A)}),
+        },
+    )
+    assert owners({A}, proc=str(proc)) == {A: [120, 130, 32700, 32750]}
+    assert "32000" not in readlinks and "32600" not in readlinks and "500" not in readlinks
+    assert owners({A}, proc=str(proc), exhaustive=True) == {A: [120, 130, 32000, 32700, 32750]}
+
+
 def test_several_inodes_and_the_last_match_in_a_master(tmp_path: Path):
     # uvicorn --host '' holds an IPv4 and an IPv6 socket; both pass to its workers
     proc = fake_proc(

@@ -183,6 +183,8 @@ def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -
     between processes by fork (pre-fork servers: gunicorn, uvicorn --workers, the Werkzeug
     reloader), and a child normally has a higher pid than its parent. A socket inherited from
     an owner that is pid 1 (systemd socket activation) therefore still finds every holder.
+    Pids wrap (pid_max is 32768 on many systems), so a parent can have a higher pid than its
+    child: the parent of an owner that has not been read yet is read too.
     `exhaustive=True` reads every process (what `ss -p` does). Unreadable fd directories (not
     root) are skipped.
     """
@@ -196,19 +198,17 @@ def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -
     except OSError:
         return found
     family: set[int] = set()  # owners and their descendants: the only candidates once all are matched
+    parents: set[int] | None = None  # parents of owners with higher pids (pids wrapped): read too
+    skipped: dict[int, int | None] = {}  # pid -> ppid of the processes passed over after the match
+    wrapped = False  # a parent with a higher pid than its child held a socket
     readlink, lookup = os.readlink, wanted.get
-    for pid in pids:
-        if not remaining and not exhaustive:
-            if _ppid(proc, pid) not in family:
-                continue
-            family.add(pid)
-            stop_early = False
-        else:
-            stop_early = not exhaustive
+
+    def read(pid: int, stop_early: bool) -> None:
+        nonlocal wrapped
         try:
             dfd = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
-            continue
+            return
         held: list[int] = []
         try:
             # scandir reads the fd table a chunk at a time: stopping early skips the rest of it
@@ -229,12 +229,43 @@ def owners(inodes: set[int], proc: str = "/proc", *, exhaustive: bool = False) -
             pass
         finally:
             os.close(dfd)
-        if held:
+        if not held:
+            return
+        if parents is not None and pid in parents and pid not in family:
+            wrapped = True
+            pp = _ppid(proc, pid)  # its own parent may have wrapped too
+            if pp is not None and pp > pid:
+                parents.add(pp)
+        family.add(pid)
+        for inode in held:
+            holders = found.setdefault(inode, [])
+            if not holders or holders[-1] != pid:  # the same socket on two fds (dup)
+                holders.append(pid)
+
+    for pid in pids:
+        if not remaining and not exhaustive:
+            if parents is None:  # every inode has just been matched
+                parents = {pp for owner in family if (pp := _ppid(proc, owner)) is not None and pp > owner}
+            if pid not in parents:
+                ppid = _ppid(proc, pid)
+                if ppid not in family:
+                    skipped[pid] = ppid
+                    continue
+                family.add(pid)
+            read(pid, False)
+        else:
+            read(pid, not exhaustive)
+    late = wrapped
+    while wrapped:  # children passed over before their wrapped parent joined the family
+        wrapped = False
+        for pid in sorted(pid for pid, ppid in skipped.items() if ppid in family):
+            del skipped[pid]
             family.add(pid)
-            for inode in held:
-                holders = found.setdefault(inode, [])
-                if not holders or holders[-1] != pid:  # the same socket on two fds (dup)
-                    holders.append(pid)
+            read(pid, False)
+            wrapped = True
+    if late:
+        for holders in found.values():
+            holders.sort()
     return found
 
 
