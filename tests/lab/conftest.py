@@ -70,9 +70,18 @@ for addr, port, v6only in json.loads(sys.argv[1]):
     s.listen(16)
     socks.append(s)
 print("ready", flush=True)
+import selectors
+sel = selectors.DefaultSelector()
+for s in socks:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
 deadline = time.monotonic() + 600
 while time.monotonic() < deadline and os.getppid() == parent:
-    time.sleep(0.2)
+    for key, _ in sel.select(0.2):  # accept and close: a full backlog would look like a filter
+        try:
+            key.fileobj.accept()[0].close()
+        except OSError:
+            pass
 """
 
 # Connect to each (address, port) of argv[1]; prints [[ok, reason], ...] as JSON.
@@ -377,7 +386,8 @@ class Lab:
         return ""
 
     def hold(self, host: str, sockets: Iterable[tuple[str, int, bool | None]], timeout: float = 10) -> subprocess.Popen:
-        """Hold listening TCP sockets (address, port, v6only-or-None) in the host; returns once all listen."""
+        """Hold listening TCP sockets (address, port, v6only-or-None) in the host; returns once all listen.
+        The holder accepts and closes every connection, so its backlog never fills."""
         sockets = [list(s) for s in sockets]
         proc = self.spawn(host, [sys.executable, "-I", "-c", HOLDER, json.dumps(sockets)])
         self.wait_ready(proc, f"holder {sockets} in {host}", timeout=timeout)
