@@ -325,7 +325,35 @@ def test_docker_published_port_from_docker_proxy_cmdline():
     [pub] = fwa.docker_published(snap.listeners)
     assert pub == {"proto": "tcp", "host": "0.0.0.0:8080", "port": 8080, "container": "172.17.0.2:80"}
     [f] = fwa.environment_findings(snap, [], 8080)
-    assert f.id == "docker-published" and "container 172.17.0.2:80" in f.title and "bypasses ufw" in f.title
+    assert f.id == "docker-published" and "container 172.17.0.2:80" in f.title and "do not apply" in f.title
+    assert "the forward path was not checked" in f.evidence[-1]
+
+
+def test_docker_published_ports_forward_path_docker_user():
+    """Docker 28's rules (iptables-nft-save), no docker-proxy: the DNAT rules publish 8080 and 5432; DOCKER-USER
+    lets only the LAN in on eth0 and drops 5432 by its original port; INPUT's DROP policy does not apply."""
+    fw = state(("iptables-nft", "iptables-nft-save-docker28.txt"))
+    snap = machine(fw, ())
+    docker0 = Interface("docker0", 3, addresses=(IfAddr("172.17.0.1", 16),), hw={"type": 1, "bridge": True})
+    snap = dataclasses.replace(snap, interfaces=(*snap.interfaces, docker0))
+    [web] = fwa.published_ports(snap, 8080)
+    assert web["container"] == "172.17.0.2:80" and not web["proxy"]
+    [path] = [p for p in web["paths"] if p["address"] == "198.51.100.1"]
+    assert path["reachable"] is True and path["why"].startswith("forwarded to 172.17.0.2:80 by iptables-nft rule")
+    lan, rest = path["firewall"]
+    assert (lan["from"], lan["verdict"]) == ("198.51.100.0/24", "open")
+    assert rest["verdict"] == "blocked" and rest["by"] == (
+        "iptables-nft rule `-A DOCKER-USER -i eth0 ! -s 198.51.100.0/24 -j DROP`"
+    )
+    [db] = fwa.published_ports(snap, 5432)
+    [path] = [p for p in db["paths"] if p["address"] == "198.51.100.1"]
+    assert path["reachable"] is False
+    rule = "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 5432 -j DROP"
+    assert path["why"] == f"blocked by iptables-nft rule `{rule}`"
+    assert fwa.published_ports(snap, 8081) == []  # no DNAT: nothing published
+    assert {p["port"] for p in fwa.published_ports(snap)} == {8080, 5432}
+    [f] = [x for x in fwa.environment_findings(snap, [], 5432) if x.id == "docker-published"]
+    assert f.severity == "error" and "blocks it on every path" in f.title
 
 
 def test_wsl2_nat_finding_uses_the_real_wsl_address():
