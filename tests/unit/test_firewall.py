@@ -13,11 +13,22 @@ from pathlib import Path
 
 import pytest
 
+import bindscope
 from bindscope.analyze import firewall as fwa
-from bindscope.analyze import fwrules
+from bindscope.analyze import fwrules, winfw
 from bindscope.analyze.listing import listing
 from bindscope.api import load_snapshot
-from bindscope.model import Environment, FirewallSource, FirewallState, IfAddr, Interface, Listener, Route, Snapshot
+from bindscope.model import (
+    Environment,
+    FirewallSource,
+    FirewallState,
+    IfAddr,
+    Interface,
+    Listener,
+    Reach,
+    Route,
+    Snapshot,
+)
 
 FIX = Path(__file__).parent / "fixtures" / "firewall"
 SNAPS = Path(__file__).parents[1] / "snapshots"
@@ -383,3 +394,62 @@ def test_ranges_algebra():
     assert fwrules.r_or(rest, b) == a
     assert fwrules.ranges_text(b, 4) == ["10.1.0.0/16"]
     assert fwrules.r_sub(fwrules.everything(4), fwrules.everything(4)) == ()
+
+
+# -- Windows inbound rules ------------------------------------------------------------------------------
+def test_windows_rules_parser_reads_the_documented_formats():
+    rules = {r["display"]: r for r in winfw.parse_rules(text("windows-get-netfirewallrule.json"))}
+    dev = rules["Dev servers 5000-5010 (home LAN)"]
+    assert dev["profiles"] == ["domain", "private"] and dev["local_ports"] == ["5000-5010"]
+    assert dev["remote"] == ["192.168.1.0/255.255.255.0"] and dev["action"] == "Allow"
+    assert rules["Block Redis"]["action"] == "Block" and rules["Block Redis"]["local_ports"] == ["6379"]
+    assert rules["Remote Desktop - User Mode (TCP-In)"]["service"] == "termservice"
+    # ConvertTo-Json prints a lone rule as an object, not a list
+    one = json.dumps(json.loads(text("windows-get-netfirewallrule.json"))[4])
+    assert [r["display"] for r in winfw.parse_rules(one)] == ["Block Redis"]
+    assert winfw.parse_rules("not json") == []
+
+
+def test_windows_recorded_laptop_rules_ls_and_doctor():
+    """windows-laptop-firewall.json: Wi-Fi is Private (BlockInbound), the WSL and VirtualBox adapters Public
+    (BlockInboundAlways). Rules: python.exe allowed from LocalSubnet (Private), TCP 5000-5010 from
+    192.168.1.0/255.255.255.0, Redis 6379 allowed for all AND blocked (block wins), node.exe allowed from
+    "Intranet" (a keyword not evaluated)."""
+    snap = load_snapshot(SNAPS / "windows-laptop-firewall.json")
+    entries = {e.local: e for e in bindscope.listeners(snapshot=snap).entries}
+
+    def path(local: str, address: str):
+        [p] = [p for p in entries[local].paths if p.address == address]
+        return p
+
+    flask = path("0.0.0.0:5000", "192.168.1.50")  # python.exe rule (LocalSubnet) and the 5000-5010 rule
+    assert flask.reachable is True and entries["0.0.0.0:5000"].reach == Reach.LAN
+    wsl = path("0.0.0.0:5000", "172.29.96.1")
+    assert wsl.reachable is False and wsl.blocked_by == "Windows Defender Firewall (Public profile: block all inbound)"
+    redis = path("0.0.0.0:6379", "192.168.1.50")
+    assert redis.reachable is False and redis.blocked_by.startswith(
+        'Windows Defender Firewall rule `"Block Redis" block'
+    )
+    node = path("0.0.0.0:3000", "192.168.1.50")
+    assert node.reachable is None and "remoteip=Intranet" in node.why and node.why.startswith("not checked")
+    smb = path("0.0.0.0:445", "192.168.1.50")  # no rule for System's 445 in the fixture: the profile default
+    assert smb.reachable is False and smb.blocked_by == (
+        "Windows Defender Firewall (Private profile: inbound blocked, no rule allows TCP port 445 or System)"
+    )
+    v6 = path("[::]:8000", "2a02:8109:b6c0:1e00:4c1a:8e2f:b3d9:a17")  # python.exe from LocalSubnet only
+    assert v6.reachable is True and v6.audience == "lan"
+    [here, elsewhere] = v6.firewall
+    assert here["verdict"] == "open" and elsewhere["verdict"] == "blocked"
+
+    d = bindscope.doctor(6379, snapshot=snap)
+    assert (
+        not d.lan
+        and d.verdict == "Other devices cannot connect: The firewall blocks TCP port 6379 on Wi-Fi (192.168.1.50)"
+    )
+    [f] = [x for x in d.findings if x.id == "firewall-blocks"]
+    assert f.severity == "error" and any("Block Redis" in line for line in f.evidence)
+    d = bindscope.doctor(5000, snapshot=snap)  # the WSL adapter is blocked, the LAN is not
+    assert d.lan and d.verdict.startswith("Devices on your LAN can connect: http://192.168.1.50:5000/")
+    d = bindscope.doctor(3000, snapshot=snap)
+    [u] = [x for x in d.findings if x.id == "firewall-unknown"]
+    assert any("remoteip=Intranet" in line for line in u.evidence)

@@ -638,7 +638,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     blocking = [x for x in findings if x.severity in ("error",)]
     if any(x.id in ("host-not-allowed", "airplay-port") for x in findings):
         lan = False
-    if any(x.id in ("firewall-blocks", "wsl2-nat") for x in findings):
+    if any(x.id == "wsl2-nat" or (x.id == "firewall-blocks" and x.severity == "error") for x in findings):
         lan = False
     critical = [x for x in findings if x.severity == "critical"]
     via = _proxy_path(f) if any(x.id == "behind-proxy" for x in findings) else None
@@ -657,7 +657,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"
     else:
-        firewall = [x for x in findings if x.id == "firewall-blocks"]
+        firewall = [x for x in findings if x.id == "firewall-blocks" and x.severity == "error"]
         firewall += [x for x in findings if x.id == "docker-published" and x.severity == "error"]
         reason = (firewall or blocking)[:1]
         first = _reason(reason[0].title) if reason else "no address of this machine on the LAN leads to it"

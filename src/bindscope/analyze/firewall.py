@@ -350,7 +350,7 @@ class Firewall:
         if self.platform == "darwin":
             return self._check_macos(item)
         if self.platform == "windows":
-            return self._check_windows(a.iface.name)
+            return self._check_windows(item, a)
         if self._empty:
             return None
         # per class of ports (see Ruleset.marks) and address (an Addr lives as long as its NetView)
@@ -427,7 +427,8 @@ class Firewall:
         )
         return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
 
-    def _check_windows(self, iface: str) -> PathCheck | None:
+    def _check_windows(self, item: Listener, a: Any) -> PathCheck | None:
+        iface = a.iface.name
         profiles = parse_netsh_profiles(self.state.text("netsh") or "")
         conns = parse_net_connection_profile(self.state.text("netprofile") or "")
         if not profiles:
@@ -439,20 +440,57 @@ class Firewall:
         active = [p for p in names if profiles.get(p, {}).get("state") == "ON"]
         if not active:
             return None
-        blocking = [
-            p for p in active if profiles[p].get("inbound", "").lower() in ("blockinbound", "blockinboundalways")
-        ]
-        if not blocking:
-            return None
-        if any(profiles[p].get("inbound", "").lower() == "blockinboundalways" for p in blocking):
-            by = f"Windows Defender Firewall ({blocking[0].title()} profile: block all inbound)"
+        always = [p for p in active if profiles[p].get("inbound", "").lower() == "blockinboundalways"]
+        if always:
+            by = f"Windows Defender Firewall ({always[0].title()} profile: block all inbound)"
             sv = SourceVerdict("any", "blocked", by, "timeout")
             return PathCheck("blocked", by, None, (sv,))
-        why = (
-            f"Windows Defender Firewall ({', '.join(p.title() for p in blocking)} profile) blocks inbound "
-            "connections unless a rule allows this program or port; its rules are not read"
-        )
-        return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
+        rules_text = self.state.text("netfirewallrules")
+        blocking = [p for p in active if profiles[p].get("inbound", "").lower() == "blockinbound"]
+        if rules_text is None:
+            if not blocking:
+                return None
+            why = (
+                f"Windows Defender Firewall ({', '.join(p.title() for p in blocking)} profile) blocks inbound "
+                "connections unless a rule allows this program or port; its rules are not read"
+            )
+            return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
+        return self._windows_rules(item, a, active[0], "drop" if active[0] in blocking else "accept", rules_text)
+
+    def _windows_rules(self, item: Listener, a: Any, profile: str, default: str, text: str) -> PathCheck:
+        """The inbound rules (block rules, then allow rules, then the profile's default) for this path."""
+        from . import winfw
+
+        rules = self.__dict__.get("_winrules")
+        if rules is None:
+            rules = self.__dict__["_winrules"] = winfw.parse_rules(text)
+        pkt, subnet = _packet(item.proto, item.port, a)
+        fam = pkt.family
+        nets = [
+            x.network
+            for i in (*self.interfaces, a.iface)
+            for x in i.addresses
+            if x.ip.version == fam and not x.ip.is_loopback and not (fam == 6 and x.ip.is_link_local)
+        ]
+        local = fwrules.r_or(fwrules.net_ranges(nets), subnet)  # LocalSubnet: every on-link subnet (this one too)
+        program = item.cmdline[0] if item.cmdline else None
+        rs = winfw.ruleset(rules, profile, default, pkt, program, item.process, local)
+
+        def label(chain: Chain, rule: Rule | None, outcome: Outcome, via: tuple[str, ...]) -> str:
+            if rule is not None:
+                return rule.label
+            who = program or item.process or "this program"
+            return (
+                f"Windows Defender Firewall ({profile.title()} profile: inbound blocked, no rule allows "
+                f"{item.proto.upper()} port {item.port} or {who})"
+            )
+
+        branches = fwrules.Evaluator(rs, label).run(pkt, fwrules.everything(fam))
+        every = fwrules.everything(fam)
+        nets_text = ", ".join(fwrules.ranges_text(subnet, fam)) or "the subnet"
+        here = fwrules.summarise(branches, subnet, fam, nets_text) if subnet else None
+        elsewhere = fwrules.summarise(branches, fwrules.r_sub(every, subnet), fam, "elsewhere")
+        return _path_check(a.audience, here or elsewhere, elsewhere)
 
 
 def _packet(proto: str, port: int, a: Any) -> tuple[Packet, fwrules.Ranges]:
@@ -775,7 +813,8 @@ def environment_findings(
             findings.append(
                 Finding(
                     "firewall-blocks",
-                    "error",
+                    # a path on another adapter (a VM or WSL switch) blocked while the LAN still reaches it
+                    "warning" if e.reach >= Reach.LAN else "error",
                     f"The firewall blocks {item.proto.upper()} port {item.port} on {p.interface} ({p.address})",
                     tuple(f"{q.target}: blocked by {q.blocked_by}" for q in blocked),
                     tuple(fixes) + ((warn,) if warn else ()),
