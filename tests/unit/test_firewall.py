@@ -453,3 +453,19 @@ def test_windows_recorded_laptop_rules_ls_and_doctor():
     d = bindscope.doctor(3000, snapshot=snap)
     [u] = [x for x in d.findings if x.id == "firewall-unknown"]
     assert any("remoteip=Intranet" in line for line in u.evidence)
+
+
+def test_docker29_nftables_layout_verdict_maps_and_ct_original():
+    """`nft -j list ruleset` of Docker 29's `ip docker-bridges` table (8080 -> 172.17.0.2:80) and a user table on
+    the forward hook: `... ct original proto-dst 8080 ct status dnat ip saddr != 198.51.100.0/24 drop`."""
+    fw = state(("nft", "nft-docker29.json"))
+    docker0 = Interface("docker0", 3, addresses=(IfAddr("172.17.0.1", 16),), hw={"type": 1, "bridge": True})
+    snap = machine(fw, ())
+    snap = dataclasses.replace(snap, interfaces=(*snap.interfaces, docker0))
+    assert fwa.docker_nat_targets(fw) == {8080: "172.17.0.2:80"}
+    [pub] = fwa.published_ports(snap, 8080)
+    [path] = [p for p in pub["paths"] if p["address"] == "198.51.100.1"]
+    lan, rest = path["firewall"]
+    assert lan["verdict"] == "open" and path["reachable"] is True
+    assert rest["verdict"] == "blocked" and "ct original proto-dst 8080" in rest["by"]
+    assert fwa.published_ports(snap, 8081) == []

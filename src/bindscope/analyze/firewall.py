@@ -689,12 +689,29 @@ def docker_nat_targets(state: FirewallState | None) -> dict[int, str]:
                 if m:
                     out[int(m.group(1))] = m.group(2)
     nft = state.text("nft")
-    if nft and "docker" in nft:  # Docker's nftables backend: table ip/ip6 docker-bridges
-        for m in re.finditer(
-            r'"dport"\}\}, "right": (\d+)\}\}, (?:\{"counter"[^}]*\}, )?\{"dnat": \{"addr": "([^"]+)", "port": (\d+)',
-            nft,
-        ):
-            out.setdefault(int(m.group(1)), f"{m.group(2)}:{m.group(3)}")
+    if nft and "dnat" in nft:  # Docker's nftables backend: `tcp dport 8080 ... dnat to 172.17.0.2:80`
+        import json
+
+        try:
+            objs = json.loads(nft).get("nftables", [])
+        except (ValueError, AttributeError):
+            objs = []
+        for o in objs:
+            exprs = (o.get("rule") or {}).get("expr") or [] if isinstance(o, dict) else []
+            port = next(
+                (
+                    e["match"].get("right")
+                    for e in exprs
+                    if isinstance(e, dict)
+                    and "match" in e
+                    and (e["match"].get("left") or {}).get("payload", {}).get("field") == "dport"
+                    and isinstance(e["match"].get("right"), int)
+                ),
+                None,
+            )
+            dnat = next((e["dnat"] for e in exprs if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
+            if port is not None and dnat and dnat.get("addr") and dnat.get("port"):
+                out.setdefault(int(port), f"{dnat['addr']}:{dnat['port']}")
     return out
 
 
