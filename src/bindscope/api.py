@@ -125,7 +125,7 @@ def firewall_blocker(snapshot: Snapshot, *, live: bool) -> Blocker:
         if not made:
             from .analyze.firewall import blocker
 
-            made.append(blocker(source, platform))
+            made.append(blocker(source, platform, snapshot.interfaces))
         return made[0](item, a)
 
     check.loaded = lambda: made[0].loaded() if made else None  # type: ignore[attr-defined]
@@ -363,9 +363,10 @@ def doctor(
             facts.proxies.append((proxy, ups, error))
     else:
         facts.proxies = [(p, [], "not read from a recorded snapshot") for p in proxy_entries(everything.entries)]
-    from .analyze.firewall import environment_findings
+    from .analyze.firewall import environment_findings, published_ports
 
-    facts.environment = environment_findings(snapshot, entries, tgt.port)
+    facts.published = published_ports(snapshot, tgt.port)
+    facts.environment = environment_findings(snapshot, entries, tgt.port, facts.published)
     return diagnose(snapshot, facts)
 
 

@@ -195,7 +195,8 @@ class FirewallSource:
     analysis (analyze/firewall.py) parses it the same way live and from a recording."""
 
     name: str  # nft | iptables | ip6tables | iptables-legacy | ip6tables-legacy | ufw-status | ufw-conf |
-    # firewalld-conf | firewalld-zone | socketfilterfw-state | socketfilterfw-apps | pfctl | netsh | netprofile
+    # firewalld-conf | firewalld-zone | socketfilterfw-state | socketfilterfw-apps | pfctl | netsh | netprofile |
+    # netfirewallrules (Windows inbound rules as JSON)
     command: str  # the command run, or the file read
     text: str
 

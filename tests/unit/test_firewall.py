@@ -13,11 +13,22 @@ from pathlib import Path
 
 import pytest
 
+import bindscope
 from bindscope.analyze import firewall as fwa
-from bindscope.analyze import fwrules
+from bindscope.analyze import fwrules, winfw
 from bindscope.analyze.listing import listing
 from bindscope.api import load_snapshot
-from bindscope.model import Environment, FirewallSource, FirewallState, IfAddr, Interface, Listener, Route, Snapshot
+from bindscope.model import (
+    Environment,
+    FirewallSource,
+    FirewallState,
+    IfAddr,
+    Interface,
+    Listener,
+    Reach,
+    Route,
+    Snapshot,
+)
 
 FIX = Path(__file__).parent / "fixtures" / "firewall"
 SNAPS = Path(__file__).parents[1] / "snapshots"
@@ -325,7 +336,35 @@ def test_docker_published_port_from_docker_proxy_cmdline():
     [pub] = fwa.docker_published(snap.listeners)
     assert pub == {"proto": "tcp", "host": "0.0.0.0:8080", "port": 8080, "container": "172.17.0.2:80"}
     [f] = fwa.environment_findings(snap, [], 8080)
-    assert f.id == "docker-published" and "container 172.17.0.2:80" in f.title and "bypasses ufw" in f.title
+    assert f.id == "docker-published" and "container 172.17.0.2:80" in f.title and "do not apply" in f.title
+    assert "the forward path was not checked" in f.evidence[-1]
+
+
+def test_docker_published_ports_forward_path_docker_user():
+    """Docker 28's rules (iptables-nft-save), no docker-proxy: the DNAT rules publish 8080 and 5432; DOCKER-USER
+    lets only the LAN in on eth0 and drops 5432 by its original port; INPUT's DROP policy does not apply."""
+    fw = state(("iptables-nft", "iptables-nft-save-docker28.txt"))
+    snap = machine(fw, ())
+    docker0 = Interface("docker0", 3, addresses=(IfAddr("172.17.0.1", 16),), hw={"type": 1, "bridge": True})
+    snap = dataclasses.replace(snap, interfaces=(*snap.interfaces, docker0))
+    [web] = fwa.published_ports(snap, 8080)
+    assert web["container"] == "172.17.0.2:80" and not web["proxy"]
+    [path] = [p for p in web["paths"] if p["address"] == "198.51.100.1"]
+    assert path["reachable"] is True and path["why"].startswith("forwarded to 172.17.0.2:80 by iptables-nft rule")
+    lan, rest = path["firewall"]
+    assert (lan["from"], lan["verdict"]) == ("198.51.100.0/24", "open")
+    assert rest["verdict"] == "blocked" and rest["by"] == (
+        "iptables-nft rule `-A DOCKER-USER -i eth0 ! -s 198.51.100.0/24 -j DROP`"
+    )
+    [db] = fwa.published_ports(snap, 5432)
+    [path] = [p for p in db["paths"] if p["address"] == "198.51.100.1"]
+    assert path["reachable"] is False
+    rule = "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 5432 -j DROP"
+    assert path["why"] == f"blocked by iptables-nft rule `{rule}`"
+    assert fwa.published_ports(snap, 8081) == []  # no DNAT: nothing published
+    assert {p["port"] for p in fwa.published_ports(snap)} == {8080, 5432}
+    [f] = [x for x in fwa.environment_findings(snap, [], 5432) if x.id == "docker-published"]
+    assert f.severity == "error" and "blocks it on every path" in f.title
 
 
 def test_wsl2_nat_finding_uses_the_real_wsl_address():
@@ -355,3 +394,78 @@ def test_ranges_algebra():
     assert fwrules.r_or(rest, b) == a
     assert fwrules.ranges_text(b, 4) == ["10.1.0.0/16"]
     assert fwrules.r_sub(fwrules.everything(4), fwrules.everything(4)) == ()
+
+
+# -- Windows inbound rules ------------------------------------------------------------------------------
+def test_windows_rules_parser_reads_the_documented_formats():
+    rules = {r["display"]: r for r in winfw.parse_rules(text("windows-get-netfirewallrule.json"))}
+    dev = rules["Dev servers 5000-5010 (home LAN)"]
+    assert dev["profiles"] == ["domain", "private"] and dev["local_ports"] == ["5000-5010"]
+    assert dev["remote"] == ["192.168.1.0/255.255.255.0"] and dev["action"] == "Allow"
+    assert rules["Block Redis"]["action"] == "Block" and rules["Block Redis"]["local_ports"] == ["6379"]
+    assert rules["Remote Desktop - User Mode (TCP-In)"]["service"] == "termservice"
+    # ConvertTo-Json prints a lone rule as an object, not a list
+    one = json.dumps(json.loads(text("windows-get-netfirewallrule.json"))[4])
+    assert [r["display"] for r in winfw.parse_rules(one)] == ["Block Redis"]
+    assert winfw.parse_rules("not json") == []
+
+
+def test_windows_recorded_laptop_rules_ls_and_doctor():
+    """windows-laptop-firewall.json: Wi-Fi is Private (BlockInbound), the WSL and VirtualBox adapters Public
+    (BlockInboundAlways). Rules: python.exe allowed from LocalSubnet (Private), TCP 5000-5010 from
+    192.168.1.0/255.255.255.0, Redis 6379 allowed for all AND blocked (block wins), node.exe allowed from
+    "Intranet" (a keyword not evaluated)."""
+    snap = load_snapshot(SNAPS / "windows-laptop-firewall.json")
+    entries = {e.local: e for e in bindscope.listeners(snapshot=snap).entries}
+
+    def path(local: str, address: str):
+        [p] = [p for p in entries[local].paths if p.address == address]
+        return p
+
+    flask = path("0.0.0.0:5000", "192.168.1.50")  # python.exe rule (LocalSubnet) and the 5000-5010 rule
+    assert flask.reachable is True and entries["0.0.0.0:5000"].reach == Reach.LAN
+    wsl = path("0.0.0.0:5000", "172.29.96.1")
+    assert wsl.reachable is False and wsl.blocked_by == "Windows Defender Firewall (Public profile: block all inbound)"
+    redis = path("0.0.0.0:6379", "192.168.1.50")
+    assert redis.reachable is False and redis.blocked_by.startswith(
+        'Windows Defender Firewall rule `"Block Redis" block'
+    )
+    node = path("0.0.0.0:3000", "192.168.1.50")
+    assert node.reachable is None and "remoteip=Intranet" in node.why and node.why.startswith("not checked")
+    smb = path("0.0.0.0:445", "192.168.1.50")  # no rule for System's 445 in the fixture: the profile default
+    assert smb.reachable is False and smb.blocked_by == (
+        "Windows Defender Firewall (Private profile: inbound blocked, no rule allows TCP port 445 or System)"
+    )
+    v6 = path("[::]:8000", "2a02:8109:b6c0:1e00:4c1a:8e2f:b3d9:a17")  # python.exe from LocalSubnet only
+    assert v6.reachable is True and v6.audience == "lan"
+    [here, elsewhere] = v6.firewall
+    assert here["verdict"] == "open" and elsewhere["verdict"] == "blocked"
+
+    d = bindscope.doctor(6379, snapshot=snap)
+    assert (
+        not d.lan
+        and d.verdict == "Other devices cannot connect: The firewall blocks TCP port 6379 on Wi-Fi (192.168.1.50)"
+    )
+    [f] = [x for x in d.findings if x.id == "firewall-blocks"]
+    assert f.severity == "error" and any("Block Redis" in line for line in f.evidence)
+    d = bindscope.doctor(5000, snapshot=snap)  # the WSL adapter is blocked, the LAN is not
+    assert d.lan and d.verdict.startswith("Devices on your LAN can connect: http://192.168.1.50:5000/")
+    d = bindscope.doctor(3000, snapshot=snap)
+    [u] = [x for x in d.findings if x.id == "firewall-unknown"]
+    assert any("remoteip=Intranet" in line for line in u.evidence)
+
+
+def test_docker29_nftables_layout_verdict_maps_and_ct_original():
+    """`nft -j list ruleset` of Docker 29's `ip docker-bridges` table (8080 -> 172.17.0.2:80) and a user table on
+    the forward hook: `... ct original proto-dst 8080 ct status dnat ip saddr != 198.51.100.0/24 drop`."""
+    fw = state(("nft", "nft-docker29.json"))
+    docker0 = Interface("docker0", 3, addresses=(IfAddr("172.17.0.1", 16),), hw={"type": 1, "bridge": True})
+    snap = machine(fw, ())
+    snap = dataclasses.replace(snap, interfaces=(*snap.interfaces, docker0))
+    assert fwa.docker_nat_targets(fw) == {8080: "172.17.0.2:80"}
+    [pub] = fwa.published_ports(snap, 8080)
+    [path] = [p for p in pub["paths"] if p["address"] == "198.51.100.1"]
+    lan, rest = path["firewall"]
+    assert lan["verdict"] == "open" and path["reachable"] is True
+    assert rest["verdict"] == "blocked" and "ct original proto-dst 8080" in rest["by"]
+    assert fwa.published_ports(snap, 8081) == []

@@ -76,6 +76,8 @@ class Facts:
     target_addresses: tuple[str, ...] = ()  # what the target's name resolves to
     proxies: list[tuple[Entry, list[Upstream], str | None]] = field(default_factory=list)
     environment: list[Finding] | None = None  # None: the environment checks did not run
+    # Docker-published (DNAT-ed) paths of the port: analyze.firewall.published_ports
+    published: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Diagnosis:
     entries: list[Entry] = field(default_factory=list)
     knocks: list[Knock] = field(default_factory=list)
     http: HttpReply | None = None
+    published: list[dict[str, Any]] = field(default_factory=list)  # Docker-published ports (firewall.py)
 
     @property
     def exit_code(self) -> int:
@@ -106,6 +109,7 @@ class Diagnosis:
             "urls": self.urls,
             "findings": [_finding_dict(f) for f in self.findings],
             "listeners": [e.to_dict() for e in self.entries],
+            "published": self.published,
             "self_probe": {
                 "knocks": [k.to_dict() for k in self.knocks],
                 "http": self.http.to_dict() if self.http else None,
@@ -595,13 +599,14 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     lan_ip = _lan_address(snap, 4) or _lan_address(snap)
     findings: list[Finding] = []
     server = next((e.framework for e in f.entries if e.framework), None)
-    nothing = _check_nothing(f, snap)
+    published = [x for pub in f.published for x in pub["paths"]]
+    nothing = _check_nothing(f, snap) if not published else None
     if nothing is not None:
         findings.append(nothing)
     for extra in (_check_airplay(f, snap), _check_loopback(f, snap, lan_ip)):
         if extra is not None:
             findings.append(extra)
-    if nothing is None:
+    if nothing is None and not (published and not f.entries):
         if not any(x.id == "loopback-only" for x in findings):
             findings.extend(_check_address(f, snap, lan_ip))
         else:
@@ -618,8 +623,11 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
 
     findings = [x if x.docs else replace(x, docs=f"docs/doctor.md#{x.id}") for x in findings]
     lan_entries = [e for e in f.entries if e.reach >= Reach.LAN]
+    pub_open = [x for x in published if x["reachable"] and x["audience"] in ("lan", "internet")]
     urls = [u for e in lan_entries for u in e.urls if "://127." not in u and "://[::1]" not in u][:3]
-    lan = bool(lan_entries)
+    lan = bool(lan_entries) or bool(pub_open and not f.entries)
+    if pub_open and not f.entries:  # nothing listens here: Docker forwards the port to a container
+        urls = [f"http://{_url_host(x['address'])}:{f.port}/" for x in pub_open][:3]
     if f.probed and lan:
         lan_addrs = {
             p.address for e in lan_entries for p in e.paths if p.reachable and p.audience in ("lan", "internet")
@@ -630,7 +638,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     blocking = [x for x in findings if x.severity in ("error",)]
     if any(x.id in ("host-not-allowed", "airplay-port") for x in findings):
         lan = False
-    if any(x.id in ("firewall-blocks", "wsl2-nat") for x in findings):
+    if any(x.id == "wsl2-nat" or (x.id == "firewall-blocks" and x.severity == "error") for x in findings):
         lan = False
     critical = [x for x in findings if x.severity == "critical"]
     via = _proxy_path(f) if any(x.id == "behind-proxy" for x in findings) else None
@@ -641,12 +649,16 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         if via is not None and not lan_entries:
             label = via[0].detected.server.label if via[0].detected else "the reverse proxy"
             verdict += f" (through {label}; port {f.port} itself is on loopback)"
+        if pub_open and not f.entries:
+            to = sorted({t for x in pub_open for t in x["to"]})
+            verdict += f" (Docker forwards it to container {', '.join(to)})"
         if blocking:
             verdict += f" (but: {blocking[0].title})"
         if critical:
             verdict += f"; CRITICAL: {critical[0].title}"
     else:
-        firewall = [x for x in findings if x.id == "firewall-blocks"]
+        firewall = [x for x in findings if x.id == "firewall-blocks" and x.severity == "error"]
+        firewall += [x for x in findings if x.id == "docker-published" and x.severity == "error"]
         reason = (firewall or blocking)[:1]
         first = _reason(reason[0].title) if reason else "no address of this machine on the LAN leads to it"
         verdict = f"Other devices cannot connect: {first}"
@@ -663,7 +675,12 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
         entries=list(f.entries),
         knocks=list(f.knocks),
         http=f.http,
+        published=list(f.published),
     )
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _reason(title: str) -> str:

@@ -10,13 +10,14 @@ For doctor: `open_port_commands`, `exposure_warning` and `environment_findings`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..model import Finding, FirewallState, Listener, Reach, Snapshot
+from ..model import Finding, FirewallState, Interface, Listener, Reach, Snapshot
 from . import fwrules
 from .fwrules import Chain, Outcome, Packet, Rule, Ruleset, SourceVerdict
 
@@ -224,9 +225,10 @@ class PathCheck:
 class Firewall:
     """The firewall of one machine, as analysis reads it (cached per packet)."""
 
-    def __init__(self, state: FirewallState, platform: str = "linux"):
+    def __init__(self, state: FirewallState, platform: str = "linux", interfaces: Sequence[Interface] = ()):
         self.state = state
         self.platform = platform
+        self.interfaces = tuple(interfaces)  # where a DNAT-ed connection goes on to (a Docker bridge)
         self.rs = ruleset(state) if platform == "linux" else Ruleset()
         self._ufw = _ufw_origins(self.rs)
         self._cache: dict[tuple, PathCheck | None] = {}
@@ -294,10 +296,42 @@ class Firewall:
             return f"{chain.origin} {chain.name} policy {kind.upper()}"
         return rule.label
 
-    def evaluate(self, pkt: Packet, subnet: fwrules.Ranges) -> tuple[SourceVerdict, SourceVerdict]:
+    def forward_packet(self, pkt: Packet, out: Outcome) -> Packet | None:
+        """The connection a DNAT sends on through this machine: to the container's address and port,
+        leaving by the interface whose subnet holds that address (a Docker bridge). None for a DNAT to
+        this machine itself (a REDIRECT, a DNAT to one of its addresses) or a target not understood."""
+        addr, port = _dnat_target(out.detail or "")
+        if addr is None or addr.version != pkt.family:
+            return None
+        best: tuple[int, str] | None = None
+        for iface in self.interfaces:
+            for a in iface.addresses:
+                if a.ip == addr:
+                    return None  # to this machine: the input path
+                if a.ip.version == addr.version and addr in a.network and (best is None or a.prefixlen > best[0]):
+                    best = (a.prefixlen, iface.name)
+        return replace(
+            pkt,
+            daddr=addr,
+            dport=port or pkt.dport,
+            oif=best[1] if best else None,
+            orig_daddr=pkt.daddr,
+            orig_dport=pkt.dport,
+        )
+
+    def branches(self, pkt: Packet) -> tuple[list[fwrules.Branch], list[tuple[fwrules.Ranges, str]]]:
+        """The outcomes of a new connection from every source, and the DNATs that sent it on through
+        this machine (sources, target)."""
         ev = fwrules.Evaluator(self.rs, lambda c, r, o, v: self._label(c, r, o, v, pkt))
+        out = ev.run(pkt, fwrules.everything(pkt.family), lambda o: self.forward_packet(pkt, o))
+        return out, ev.forwarded
+
+    def evaluate(
+        self, pkt: Packet, subnet: fwrules.Ranges, branches: list[fwrules.Branch] | None = None
+    ) -> tuple[SourceVerdict, SourceVerdict]:
         everything = fwrules.everything(pkt.family)
-        branches = ev.run(pkt, everything)
+        if branches is None:
+            branches = self.branches(pkt)[0]
         nets = fwrules.ranges_text(subnet, pkt.family) if subnet else []
         here = fwrules.summarise(branches, subnet, pkt.family, ", ".join(nets) or "the subnet") if subnet else None
         elsewhere = fwrules.summarise(branches, fwrules.r_sub(everything, subnet), pkt.family, "elsewhere")
@@ -316,7 +350,7 @@ class Firewall:
         if self.platform == "darwin":
             return self._check_macos(item)
         if self.platform == "windows":
-            return self._check_windows(a.iface.name)
+            return self._check_windows(item, a)
         if self._empty:
             return None
         # per class of ports (see Ruleset.marks) and address (an Addr lives as long as its NetView)
@@ -324,12 +358,7 @@ class Firewall:
         hit = self._cache.get(key, False)
         if hit is not False:
             return _for_port(hit, item.port) if key in self._ported else hit
-        fam = a.ip.version
-        nets = [x.network for x in a.iface.addresses if x.ip.version == fam and not (fam == 6 and x.ip.is_link_local)]
-        if fam == 6 and a.ip.is_link_local:
-            nets = [a.ifaddr.network]
-        subnet = fwrules.net_ranges(nets)
-        pkt = Packet(fam, item.proto, item.port, a.iface.name, a.ip, a.default_route, subnet)
+        pkt, subnet = _packet(item.proto, item.port, a)
         here, elsewhere = self.evaluate(pkt, subnet)
         result = _path_check(a.audience, here, elsewhere)
         self._cache[key] = result
@@ -338,6 +367,35 @@ class Firewall:
             self._ported.add(key)
             return _for_port(result, item.port)
         return result
+
+    def published(self, proto: str, port: int, a: Any) -> dict[str, Any] | None:
+        """A connection to PORT on this path that a DNAT sends on to another host (a Docker published
+        port: the container), with what the forward path does to it; None when none is."""
+        if self.platform != "linux" or self._empty or a.audience <= Reach.THIS_MACHINE:
+            return None
+        pkt, subnet = _packet(proto, port, a)
+        branches, forwarded = self.branches(pkt)
+        if not forwarded:
+            return None
+        here, elsewhere = self.evaluate(pkt, subnet, branches)
+        check = _for_port(_path_check(a.audience, here, elsewhere), port)
+        assert check is not None
+        reachable = {"open": True, "blocked": False}.get(check.verdict)
+        if check.verdict == "open":
+            why = check.text
+        elif check.verdict == "blocked":
+            why = f"blocked by {check.text}"
+        else:
+            why = f"not checked: {check.text}"
+        return {
+            "address": a.text,
+            "interface": a.iface.name,
+            "audience": (check.audience or a.audience).label if reachable is not False else a.audience.label,
+            "to": sorted({t for _, t in forwarded}),
+            "reachable": reachable,
+            "why": why,
+            "firewall": [sv.to_dict() for sv in check.sources],
+        }
 
     # -- macOS / Windows: the firewall state, not rules -----------------------------------------
     def _check_macos(self, item: Listener) -> PathCheck | None:
@@ -369,7 +427,8 @@ class Firewall:
         )
         return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
 
-    def _check_windows(self, iface: str) -> PathCheck | None:
+    def _check_windows(self, item: Listener, a: Any) -> PathCheck | None:
+        iface = a.iface.name
         profiles = parse_netsh_profiles(self.state.text("netsh") or "")
         conns = parse_net_connection_profile(self.state.text("netprofile") or "")
         if not profiles:
@@ -381,20 +440,67 @@ class Firewall:
         active = [p for p in names if profiles.get(p, {}).get("state") == "ON"]
         if not active:
             return None
-        blocking = [
-            p for p in active if profiles[p].get("inbound", "").lower() in ("blockinbound", "blockinboundalways")
-        ]
-        if not blocking:
-            return None
-        if any(profiles[p].get("inbound", "").lower() == "blockinboundalways" for p in blocking):
-            by = f"Windows Defender Firewall ({blocking[0].title()} profile: block all inbound)"
+        always = [p for p in active if profiles[p].get("inbound", "").lower() == "blockinboundalways"]
+        if always:
+            by = f"Windows Defender Firewall ({always[0].title()} profile: block all inbound)"
             sv = SourceVerdict("any", "blocked", by, "timeout")
             return PathCheck("blocked", by, None, (sv,))
-        why = (
-            f"Windows Defender Firewall ({', '.join(p.title() for p in blocking)} profile) blocks inbound "
-            "connections unless a rule allows this program or port; its rules are not read"
-        )
-        return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
+        rules_text = self.state.text("netfirewallrules")
+        blocking = [p for p in active if profiles[p].get("inbound", "").lower() == "blockinbound"]
+        if rules_text is None:
+            if not blocking:
+                return None
+            why = (
+                f"Windows Defender Firewall ({', '.join(p.title() for p in blocking)} profile) blocks inbound "
+                "connections unless a rule allows this program or port; its rules are not read"
+            )
+            return PathCheck("unknown", why, None, (SourceVerdict("any", "unknown", why, "unknown"),))
+        return self._windows_rules(item, a, active[0], "drop" if active[0] in blocking else "accept", rules_text)
+
+    def _windows_rules(self, item: Listener, a: Any, profile: str, default: str, text: str) -> PathCheck:
+        """The inbound rules (block rules, then allow rules, then the profile's default) for this path."""
+        from . import winfw
+
+        rules = self.__dict__.get("_winrules")
+        if rules is None:
+            rules = self.__dict__["_winrules"] = winfw.parse_rules(text)
+        pkt, subnet = _packet(item.proto, item.port, a)
+        fam = pkt.family
+        nets = [
+            x.network
+            for i in (*self.interfaces, a.iface)
+            for x in i.addresses
+            if x.ip.version == fam and not x.ip.is_loopback and not (fam == 6 and x.ip.is_link_local)
+        ]
+        local = fwrules.r_or(fwrules.net_ranges(nets), subnet)  # LocalSubnet: every on-link subnet (this one too)
+        program = item.cmdline[0] if item.cmdline else None
+        rs = winfw.ruleset(rules, profile, default, pkt, program, item.process, local)
+
+        def label(chain: Chain, rule: Rule | None, outcome: Outcome, via: tuple[str, ...]) -> str:
+            if rule is not None:
+                return rule.label
+            who = program or item.process or "this program"
+            return (
+                f"Windows Defender Firewall ({profile.title()} profile: inbound blocked, no rule allows "
+                f"{item.proto.upper()} port {item.port} or {who})"
+            )
+
+        branches = fwrules.Evaluator(rs, label).run(pkt, fwrules.everything(fam))
+        every = fwrules.everything(fam)
+        nets_text = ", ".join(fwrules.ranges_text(subnet, fam)) or "the subnet"
+        here = fwrules.summarise(branches, subnet, fam, nets_text) if subnet else None
+        elsewhere = fwrules.summarise(branches, fwrules.r_sub(every, subnet), fam, "elsewhere")
+        return _path_check(a.audience, here or elsewhere, elsewhere)
+
+
+def _packet(proto: str, port: int, a: Any) -> tuple[Packet, fwrules.Ranges]:
+    """A new connection to PORT on the path `a` (an Addr of netview), and the path's own subnet."""
+    fam = a.ip.version
+    nets = [x.network for x in a.iface.addresses if x.ip.version == fam and not (fam == 6 and x.ip.is_link_local)]
+    if fam == 6 and a.ip.is_link_local:
+        nets = [a.ifaddr.network]
+    subnet = fwrules.net_ranges(nets)
+    return Packet(fam, proto, port, a.iface.name, a.ip, a.default_route, subnet), subnet
 
 
 _PORT = "\x00port"  # stands for the port in texts cached per class of ports
@@ -434,7 +540,24 @@ def _path_check(audience: Reach, here: SourceVerdict, elsewhere: SourceVerdict) 
     return PathCheck("blocked", here.by, None, sources)
 
 
-def blocker(source: FirewallState | Callable[[], FirewallState | None] | None, platform: str = "linux") -> Callable:
+def _dnat_target(text: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address | None, int | None]:
+    """`172.17.0.2:80`, `[fd00::2]:80`, `172.17.0.2`, `fd00::2` -> (address, port or None)."""
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?|([0-9.]+)(?::(\d+))?|([0-9a-fA-F:]+)", text.strip())
+    if not m:
+        return None, None
+    try:
+        addr = ipaddress.ip_address(m.group(1) or m.group(3) or m.group(5))
+    except ValueError:
+        return None, None
+    port = m.group(2) or m.group(4)
+    return addr, int(port) if port else None
+
+
+def blocker(
+    source: FirewallState | Callable[[], FirewallState | None] | None,
+    platform: str = "linux",
+    interfaces: Sequence[Interface] = (),
+) -> Callable:
     """The Blocker for analyze.listing: `source` is the recorded state, or a function that reads
     it (called once, on the first path that reaches beyond this machine: `ls` on a machine whose
     sockets are all on loopback never reads the firewall)."""
@@ -443,7 +566,7 @@ def blocker(source: FirewallState | Callable[[], FirewallState | None] | None, p
     def get() -> Firewall | None:
         if "fw" not in holder:
             state = source() if callable(source) else source
-            holder["fw"] = Firewall(state, platform) if state is not None else None
+            holder["fw"] = Firewall(state, platform, interfaces) if state is not None else None
         return holder["fw"]
 
     def check(item: Listener, a: Any) -> PathCheck | None:
@@ -565,6 +688,30 @@ def docker_nat_targets(state: FirewallState | None) -> dict[int, str]:
                 m = re.search(r"--dport (\d+).*--to-destination (\S+)", line)
                 if m:
                     out[int(m.group(1))] = m.group(2)
+    nft = state.text("nft")
+    if nft and "dnat" in nft:  # Docker's nftables backend: `tcp dport 8080 ... dnat to 172.17.0.2:80`
+        import json
+
+        try:
+            objs = json.loads(nft).get("nftables", [])
+        except (ValueError, AttributeError):
+            objs = []
+        for o in objs:
+            exprs = (o.get("rule") or {}).get("expr") or [] if isinstance(o, dict) else []
+            port = next(
+                (
+                    e["match"].get("right")
+                    for e in exprs
+                    if isinstance(e, dict)
+                    and "match" in e
+                    and (e["match"].get("left") or {}).get("payload", {}).get("field") == "dport"
+                    and isinstance(e["match"].get("right"), int)
+                ),
+                None,
+            )
+            dnat = next((e["dnat"] for e in exprs if isinstance(e, dict) and isinstance(e.get("dnat"), dict)), None)
+            if port is not None and dnat and dnat.get("addr") and dnat.get("port"):
+                out.setdefault(int(port), f"{dnat['addr']}:{dnat['port']}")
     return out
 
 
@@ -582,10 +729,87 @@ def wsl_address(snap: Snapshot) -> str | None:
     return None
 
 
-def environment_findings(snap: Snapshot, entries: Sequence[Any], port: int | None = None) -> list[Finding]:
+def published_ports(snap: Snapshot, port: int | None = None, proto: str = "tcp") -> list[dict[str, Any]]:
+    """Ports Docker (or any DNAT to another host) publishes, with what the firewall does to each path:
+    the nat rules send a connection to PORT on an address of this machine on to a container, through
+    the forward path (DOCKER-USER, Docker's FORWARD chains, nft forward hooks). From the recorded
+    firewall; docker-proxy processes name the ports too. One dict per port: proto, port, container
+    (ADDR:PORT, when known), paths (address, interface, audience, to, reachable, why, firewall)."""
+    state = snap.firewall
+    proxies = {p["port"]: p for p in docker_published(snap.listeners) if p["proto"] == proto}
+    ports = [port] if port is not None else sorted(set(proxies) | set(docker_nat_targets(state)))
+    fw = (
+        Firewall(state, "linux", snap.interfaces)
+        if state is not None and snap.environment.platform == "linux"
+        else None
+    )
+    out: list[dict[str, Any]] = []
+    if not ports:
+        return out
+    from .netview import NetView
+
+    addrs = [a for a in NetView(snap).addrs if a.audience > Reach.THIS_MACHINE and not a.hidden]
+    for p in ports:
+        paths = [x for a in addrs if fw is not None and (x := fw.published(proto, p, a)) is not None]
+        proxy = proxies.get(p)
+        if not paths and proxy is None:
+            continue
+        targets = sorted({t for x in paths for t in x["to"]})
+        container = (proxy or {}).get("container") or (targets[0] if targets else docker_nat_targets(state).get(p))
+        out.append({"proto": proto, "port": p, "container": container, "proxy": proxy is not None, "paths": paths})
+    return out
+
+
+def _docker_findings(snap: Snapshot, port: int | None, published: list[dict[str, Any]] | None) -> list[Finding]:
+    findings: list[Finding] = []
+    for pub in published if published is not None else published_ports(snap, port):
+        p, target = pub["port"], pub["container"]
+        to = f" to container {target}" if target else ""
+        evidence: list[str] = []
+        if pub["proxy"]:
+            evidence.append(f"docker-proxy listens on port {p}" + (f" -> {target}" if target else ""))
+        for path in pub["paths"]:
+            evidence.append(f"{path['address']} ({path['interface']}): {path['why'] or 'open'}")
+            if len({(sv["verdict"], sv["by"]) for sv in path["firewall"]}) > 1:
+                for sv in path["firewall"]:
+                    by = f" ({sv['by']})" if sv["by"] and sv["verdict"] != "open" else ""
+                    evidence.append(f"  from {sv['from']}: {sv['verdict']}{by}")
+        if not pub["paths"]:
+            evidence.append("the forward path was not checked: no nat rule for this port was read (run as root)")
+        lan_open = any(x["reachable"] and x["audience"] in ("lan", "internet") for x in pub["paths"])
+        blocked = pub["paths"] and all(x["reachable"] is False for x in pub["paths"])
+        findings.append(
+            Finding(
+                "docker-published",
+                "error" if blocked else "warning",
+                f"Docker publishes port {p}{to}: "
+                + (
+                    "the firewall blocks it on every path (forward path checked)"
+                    if blocked
+                    else "reachable from the LAN; ufw and firewalld input rules do not apply to it"
+                    if lan_open
+                    else "ufw and firewalld input rules do not apply to it"
+                ),
+                tuple(evidence),
+                (
+                    f"publish it on one address only: docker run -p 127.0.0.1:{p}:PORT ... "
+                    "(or the LAN address), not -p " + str(p) + ":PORT",
+                    f"or filter it in the DOCKER-USER chain: sudo iptables -I DOCKER-USER -p {pub['proto']} "
+                    f"-m conntrack --ctorigdstport {p} ! -s LAN_SUBNET -j DROP",
+                ),
+                DOCS,
+            )
+        )
+    return findings
+
+
+def environment_findings(
+    snap: Snapshot, entries: Sequence[Any], port: int | None = None, published: list[dict[str, Any]] | None = None
+) -> list[Finding]:
     """Environment checks for doctor: firewall verdicts of the listeners' paths, Docker
     published ports, inside a container, WSL2 (NAT or mirrored). `entries`: analyze.listing
-    Entry objects (`bindscope.listeners(...).entries`) of the port(s) in question."""
+    Entry objects (`bindscope.listeners(...).entries`) of the port(s) in question; `published`:
+    published_ports(snap, port), when the caller has it already."""
     env = snap.environment
     state = snap.firewall
     findings: list[Finding] = []
@@ -606,7 +830,8 @@ def environment_findings(snap: Snapshot, entries: Sequence[Any], port: int | Non
             findings.append(
                 Finding(
                     "firewall-blocks",
-                    "error",
+                    # a path on another adapter (a VM or WSL switch) blocked while the LAN still reaches it
+                    "warning" if e.reach >= Reach.LAN else "error",
                     f"The firewall blocks {item.proto.upper()} port {item.port} on {p.interface} ({p.address})",
                     tuple(f"{q.target}: blocked by {q.blocked_by}" for q in blocked),
                     tuple(fixes) + ((warn,) if warn else ()),
@@ -624,28 +849,7 @@ def environment_findings(snap: Snapshot, entries: Sequence[Any], port: int | Non
                     DOCS,
                 )
             )
-    published = docker_published(snap.listeners)
-    nat = docker_nat_targets(state)
-    for pub in published:
-        if port is not None and pub["port"] != port:
-            continue
-        target = pub["container"] or nat.get(pub["port"])
-        to = f" to container {target}" if target else ""
-        findings.append(
-            Finding(
-                "docker-published",
-                "warning",
-                f"Docker publishes port {pub['port']}{to}: it bypasses ufw and firewalld",
-                (f"docker-proxy {pub['proto']} {pub['host']}" + (f" -> {target}" if target else ""),),
-                (
-                    f"publish it on one address only: docker run -p 127.0.0.1:{pub['port']}:PORT ... "
-                    "(or the LAN address), not -p " + str(pub["port"]) + ":PORT",
-                    f"or filter it in the DOCKER-USER chain: sudo iptables -I DOCKER-USER -p {pub['proto']} "
-                    f"-m conntrack --ctorigdstport {pub['port']} ! -s LAN_SUBNET -j DROP",
-                ),
-                DOCS,
-            )
-        )
+    findings.extend(_docker_findings(snap, port, published))
     if env.container:
         findings.append(
             Finding(
@@ -738,6 +942,7 @@ __all__ = [
     "parse_socketfilterfw_apps",
     "parse_socketfilterfw_state",
     "parse_ufw_status",
+    "published_ports",
     "ruleset",
     "wsl_address",
 ]

@@ -112,6 +112,20 @@ class Packet:
     daddr: IPAddress
     iif_default_route: bool = False  # the interface carries a default route (reverse path ok from anywhere)
     iif_nets: Ranges = ()  # the interface's subnets of this family (reverse path ok from there)
+    # Forwarded after a DNAT (a Docker published port): the interface it leaves by (None: not known, or the
+    # input hook, which has none), the destination before the DNAT (what conntrack's "original" tuple holds).
+    oif: str | None = None
+    orig_daddr: IPAddress | None = None
+    orig_dport: int | None = None
+
+    @property
+    def dnat(self) -> bool:
+        return self.orig_daddr is not None
+
+    @property
+    def local(self) -> bool:
+        """Addressed to this machine (the input path) rather than forwarded."""
+        return self.orig_daddr is None
 
 
 # -- rules ------------------------------------------------------------------------------------
@@ -184,14 +198,14 @@ class Ruleset:
     def add(self, chain: Chain) -> None:
         self.chains[(chain.origin, chain.table, chain.name)] = chain
 
-    def base(self, family: int) -> list[Chain]:
-        order = {"prerouting": 0, "input": 1}
+    def base(self, family: int, hooks: tuple[str, ...] = ("prerouting", "input")) -> list[Chain]:
+        order = {h: i for i, h in enumerate(hooks)}
         out = [c for c in self.chains.values() if c.hook in order and family in c.families]
         return sorted(out, key=lambda c: (order[c.hook or ""], c.priority))
 
     @property
     def empty(self) -> bool:
-        return not any(c.hook for c in self.chains.values())
+        return not any(c.hook in ("prerouting", "input") for c in self.chains.values())
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -248,32 +262,61 @@ class Evaluator:
         self.rs = ruleset
         self.label = labeller
         self._steps = 0
+        self.forwarded: list[tuple[Ranges, str]] = []  # (sources, DNAT target) sent on through this machine
 
-    def run(self, pkt: Packet, src: Ranges) -> list[Branch]:
+    def run(self, pkt: Packet, src: Ranges, forward: Callable[[Outcome], Packet | None] | None = None) -> list[Branch]:
+        """Every outcome of a new connection from `src`. `forward(outcome)` gives the packet a DNAT sends
+        on through this machine (a Docker published port: the container's address and port, leaving by
+        its bridge), or None for a DNAT to this machine itself; such a connection then goes through the
+        rest of the prerouting chains and the forward hook, not the input hook."""
         self._steps = 0
+        self.forwarded = []
         fam = pkt.family
-        live: list[Branch] = [Branch(src, Outcome("accept", None))]
+        start = [Branch(src, Outcome("accept", None))]
         final: list[Branch] = []
         try:
-            for chain in self.rs.base(fam):
-                nxt: list[Branch] = []
-                for b in live:
-                    for r in self._walk(chain, 0, b.src, b.doubts, pkt, (chain.name,), 0):
-                        out = r.outcome
-                        if out is RETURN:  # fell off the base chain: its policy
-                            kind = chain.policy or "accept"
-                            out = Outcome(
-                                kind, None if kind == "accept" else self.label(chain, None, Outcome(kind, None), ())
-                            )
-                        if out.kind == "accept":
-                            nxt.append(Branch(r.src, b.outcome if b.outcome.by else out, r.doubts))
-                        else:
-                            final.append(Branch(r.src, out, r.doubts))
+            pre = self.rs.base(fam, ("prerouting",))
+            live: list[Branch] = start
+            onward: list[tuple[Branch, Packet, list[Chain]]] = []
+            for k, chain in enumerate(pre):
+                nxt, stopped = self._pass([chain], live, pkt)
+                for b in stopped:
+                    fpkt = forward(b.outcome) if forward is not None and b.outcome.kind == "dnat" else None
+                    if fpkt is None:
+                        final.append(b)
+                    else:
+                        onward.append((b, fpkt, pre[k + 1 :]))
+                        self.forwarded.append((b.src, b.outcome.detail or ""))
                 live = nxt
+            passed, stopped = self._pass(self.rs.base(fam, ("input",)), live, pkt)
+            final += stopped + passed
+            fwd = self.rs.base(fam, ("forward",))
+            for b, fpkt, rest in onward:
+                passed, stopped = self._pass(rest + fwd, [b], fpkt)
+                final += stopped + passed
         except TooComplex:
             return [Branch(src, Outcome("unknown", None, "the ruleset branches too much to evaluate"))]
-        final.extend(live)
         return final
+
+    def _pass(self, chains: list[Chain], live: list[Branch], pkt: Packet) -> tuple[list[Branch], list[Branch]]:
+        """Walk base chains in order: (branches every chain accepted, branches a chain stopped)."""
+        final: list[Branch] = []
+        for chain in chains:
+            nxt: list[Branch] = []
+            for b in live:
+                for r in self._walk(chain, 0, b.src, b.doubts, pkt, (chain.name,), 0):
+                    out = r.outcome
+                    if out is RETURN:  # fell off the base chain: its policy
+                        kind = chain.policy or "accept"
+                        out = Outcome(
+                            kind, None if kind == "accept" else self.label(chain, None, Outcome(kind, None), ())
+                        )
+                    if out.kind == "accept":
+                        nxt.append(Branch(r.src, b.outcome if b.outcome.by else out, r.doubts))
+                    else:
+                        final.append(Branch(r.src, out, r.doubts))
+            live = nxt
+        return live, final
 
     def _walk(
         self,
@@ -518,10 +561,12 @@ def _parse_nft(text: str, rs: Ruleset, skip_tables: set[tuple[str, str]]) -> Non
         return
     objs = _nft_objects(data)
     sets: dict[tuple[str, str, str], list[Any]] = {}
+    maps: dict[tuple[str, str, str], list[Any]] = {}
     for o in objs:
         s = o.get("set") or o.get("map")
-        if s and "map" not in o:
-            sets[(s.get("family", ""), s.get("table", ""), s.get("name", ""))] = list(s.get("elem", []) or [])
+        if s:
+            key = (s.get("family", ""), s.get("table", ""), s.get("name", ""))
+            (sets if "map" not in o else maps)[key] = list(s.get("elem", []) or [])
     for o in objs:
         c = o.get("chain")
         if not c or (c.get("family"), c.get("table")) in skip_tables:
@@ -549,7 +594,9 @@ def _parse_nft(text: str, rs: Ruleset, skip_tables: set[tuple[str, str]]) -> Non
         if chain is None:
             continue
         fam, tname = str(r.get("family")), str(r.get("table"))
-        chain.rules.append(_nft_rule(r, chain, lambda name, f=fam, t=tname: sets.get((f, t, name))))
+        rule = _nft_rule(r, chain, lambda name, f=fam, t=tname: sets.get((f, t, name)))
+        vmap = _nft_vmap(r, rule, lambda name, f=fam, t=tname: maps.get((f, t, name)))
+        chain.rules.extend(vmap if vmap is not None else [rule])
 
 
 def _nft_rule(r: dict[str, Any], chain: Chain, named: Callable[[str], list[Any] | None]) -> Rule:
@@ -590,7 +637,8 @@ def _nft_rule(r: dict[str, Any], chain: Chain, named: Callable[[str], list[Any] 
         elif key in ("dnat", "redirect"):
             addr = (val or {}).get("addr") if isinstance(val, dict) else None
             port = (val or {}).get("port") if isinstance(val, dict) else None
-            target = f"{addr}:{port}" if addr and port else str(addr or port or "")
+            host = f"[{addr}]" if isinstance(addr, str) and ":" in addr and port else addr
+            target = f"{host}:{port}" if addr and port else str(addr or port or "")
             words.append(f"{key} to {target}")
             verdict = verdict or Verdict("dnat", target)
         elif key in ("snat", "masquerade"):
@@ -602,6 +650,42 @@ def _nft_rule(r: dict[str, Any], chain: Chain, named: Callable[[str], list[Any] 
     text = f"{chain.table} {chain.name}: {' '.join(words)}"
     label = f"nft rule `{text}` (handle {r.get('handle')})"
     return Rule(conds, verdict, text, label, understood)
+
+
+def _nft_vmap(r: dict[str, Any], rule: Rule, named: Callable[[str], list[Any] | None]) -> list[Rule] | None:
+    """A rule ending in a verdict map on the interface (`oifname vmap @filter-forward-in-jumps`, Docker's
+    nftables layout) as one rule per element: its conditions, `key == element`, the element's verdict.
+    None: no verdict map, or one not understood (the rule stays, its verdict unknown)."""
+    exprs = [e for e in r.get("expr", []) or [] if isinstance(e, dict)]
+    if not exprs or "vmap" not in exprs[-1] or not isinstance(exprs[-1]["vmap"], dict):
+        return None
+    vm = exprs[-1]["vmap"]
+    key = (vm.get("key") or {}).get("meta", {}).get("key") if isinstance(vm.get("key"), dict) else None
+    data = vm.get("data")
+    elems = named(data[1:]) if isinstance(data, str) and data.startswith("@") else _elements(data, named)
+    if key not in ("iifname", "oifname", "iif", "oif") or not elems or any(e is UNKNOWN for e in rule.conds):
+        return None
+    out: list[Rule] = []
+    for e in elems:
+        pair = e if isinstance(e, list) else None
+        if pair is None or len(pair) != 2 or not isinstance(pair[1], dict) or len(pair[1]) != 1:
+            return None
+        name, ((kind, val),) = str(_unwrap(pair[0])), pair[1].items()
+        if kind in ("jump", "goto"):
+            verdict = Verdict(kind, str((val or {}).get("target")))
+        elif kind in ("accept", "drop", "return"):
+            verdict = Verdict(kind)
+        else:
+            return None
+        if key.startswith("i"):
+            test = Cond("pkt", lambda p, n=name, w=key == "iifname": _ifmatch(n, p.iif, w))
+        else:
+            test = Cond("pkt", lambda p, n=name, w=key == "oifname": _oif_match(n, p, w))
+        text = (
+            f'{rule.text.rsplit(" vmap ", 1)[0]} {key} "{name}" {kind}{" " + verdict.target if verdict.target else ""}'
+        )
+        out.append(Rule([*rule.conds, test], verdict, text, rule.label, rule.understood))
+    return out
 
 
 def _reject_text(val: Any) -> str:
@@ -650,7 +734,8 @@ def _nft_left_text(left: Any) -> str:
             key = left["meta"].get("key")
             return key if key in ("iif", "iifname", "oif", "oifname", "mark", "pkttype") else f"meta {key}"
         if "ct" in left:
-            return f"ct {left['ct'].get('key')}"
+            ct = left["ct"]
+            return f"ct {ct['dir'] + ' ' if ct.get('dir') else ''}{ct.get('key')}"
         if "fib" in left:
             f = left["fib"]
             return f"fib {' . '.join(f.get('flags', []))} {f.get('result')}"
@@ -754,8 +839,15 @@ def _nft_cond(op: str, left: Any, right: Any, named: Callable[[str], list[Any] |
             pats = [str(e) for e in elems]
             wild = key == "iifname"
             return _negate(Cond("pkt", lambda p, ps=pats, w=wild: any(_ifmatch(x, p.iif, w) for x in ps)), op)
-        if key in ("oif", "oifname"):
-            return UNKNOWN  # no output interface on the input hook
+        if key in ("oif", "oifname"):  # none on the input hook; the bridge on a forward after a DNAT
+            pats = [str(e) for e in elems]
+            wild = key == "oifname"
+
+            def oif(p: Packet, ps: list[str] = pats, w: bool = wild) -> bool | None:
+                hits = [_oif_match(x, p, w) for x in ps]
+                return None if None in hits else any(hits)
+
+            return _negate(Cond("pkt", oif), op)
         if key == "pkttype":
             return _negate(Cond("pkt", lambda p, v={str(e) for e in elems}: "host" in v), op)
         return UNKNOWN
@@ -766,8 +858,24 @@ def _nft_cond(op: str, left: Any, right: Any, named: Callable[[str], list[Any] |
             flags.update(e if isinstance(e, list) else [e])
         if key == "state":
             return _negate(Cond("pkt", lambda p, f={str(x) for x in flags}: "new" in f), op)
-        if key == "status":
-            return _negate(_const(False), op)  # a new connection to this host: not (yet) dnat/snat/confirmed
+        if key == "status":  # a new connection: not confirmed; dnat when forwarded after a DNAT
+            return _negate(Cond("pkt", lambda p, f={str(x) for x in flags}: "dnat" in f and p.dnat), op)
+        if key == "direction":
+            return _negate(_const("original" in {str(x) for x in flags}), op)
+        if left["ct"].get("dir") == "original" and key == "proto-dst":
+            ports = _port_ranges(elems)
+            _mark(ports)
+            test = _cmp_test(op if op != "!=" else "==", ports)
+            cond = Cond("pkt", lambda p: test(p.orig_dport if p.orig_dport is not None else p.dport))
+            return _negate(cond, op)
+        if left["ct"].get("dir") == "original" and key in ("daddr", "ip daddr", "ip6 daddr"):
+            fam = 6 if left["ct"].get("family") == "ip6" or key.startswith("ip6") else 4
+            r = _addr_ranges(elems, fam)
+            orig = Cond(
+                "pkt",
+                lambda p: p.family == fam and _in(r, int(p.orig_daddr if p.orig_daddr is not None else p.daddr)),
+            )
+            return _negate(orig, op)
         return UNKNOWN
     if "fib" in left:
         fib = left["fib"]
@@ -775,6 +883,9 @@ def _nft_cond(op: str, left: Any, right: Any, named: Callable[[str], list[Any] |
         if fib.get("result") == "oif" and "saddr" in fl and "iif" in fl and op == "==" and elems == [False]:
             # reverse path filter: the source must route back out of the interface it came in on
             return Cond("rpf")
+        if fib.get("result") == "type" and fl == {"daddr"} and op in ("==", "!="):
+            types = {str(e) for e in elems}  # the destination is this machine's: the input path
+            return _negate(Cond("pkt", lambda p, t=types: ("local" in t and p.local) or "unicast" in t), op)
         return UNKNOWN
     return UNKNOWN
 
@@ -794,6 +905,31 @@ def _ifmatch(pattern: str, name: str, wildcard: bool) -> bool:
     if wildcard and pattern.endswith("+"):  # iptables spelling
         return name.startswith(pattern[:-1])
     return pattern == name
+
+
+def _oif_match(pattern: str, pkt: Packet, wildcard: bool) -> bool | None:
+    """The output interface: known on the forward path; on the input path there is none."""
+    if pkt.local:
+        return None
+    if pkt.oif is None:
+        return None
+    return _ifmatch(pattern, pkt.oif, wildcard)
+
+
+def _ct_original(option: str, value: str) -> Cond:
+    """conntrack's original tuple (before any DNAT): `--ctorigdstport`, `--ctorigdst`, `--ctdir`."""
+    if option == "--ctdir":  # a client's first packet goes in the ORIGINAL direction
+        return _const(value.upper() == "ORIGINAL")
+    if option == "--ctorigdstport":
+        lo, hi = _ipt_port(value)
+        _mark(((lo, hi),))
+        return Cond("pkt", lambda pk: lo <= (pk.orig_dport if pk.orig_dport is not None else pk.dport) <= hi)
+    net = ipaddress.ip_network(value, strict=False)
+    r = net_ranges([net])
+    return Cond(
+        "pkt",
+        lambda pk: pk.family == net.version and _in(r, int(pk.orig_daddr if pk.orig_daddr is not None else pk.daddr)),
+    )
 
 
 _PROTO_NUM = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "132": "sctp", "136": "udplite"}
@@ -875,6 +1011,9 @@ _IPT_HOOKS = {
     ("mangle", "INPUT"): ("input", -150),
     ("filter", "INPUT"): ("input", 0),
     ("security", "INPUT"): ("input", 50),
+    ("mangle", "FORWARD"): ("forward", -150),
+    ("filter", "FORWARD"): ("forward", 0),
+    ("security", "FORWARD"): ("forward", 50),
 }
 _NONTERMINAL_TARGETS = {
     "LOG",
@@ -1013,8 +1152,8 @@ def _ipt_rule(words: list[str], line: str, origin: str, table: str, chain: Chain
             name = arg()
             conds.append(_negate(Cond("pkt", lambda pk, n=name: _ifmatch(n, pk.iif, True)), "!=" if neg else "=="))
         elif w in ("-o", "--out-interface"):
-            arg()
-            unknown()
+            name = arg()
+            conds.append(_negate(Cond("pkt", lambda pk, n=name: _oif_match(n, pk, True)), "!=" if neg else "=="))
         elif w == "-m" or w == "--match":
             mod = arg()
             if mod not in (
@@ -1050,15 +1189,28 @@ def _ipt_rule(words: list[str], line: str, origin: str, table: str, chain: Chain
             conds.append(Cond("pkt", lambda pk: None))
             understood = False
         elif w in ("--ctstate", "--state"):
-            states = {x.upper() for x in arg().split(",")}
-            conds.append(_negate(Cond("pkt", lambda pk, s=states: "NEW" in s), "!=" if neg else "=="))
-        elif w == "--ctstatus":
+            states = {x.upper() for x in arg().split(",")}  # DNAT: a virtual state, the connection was DNAT-ed
+            conds.append(
+                _negate(
+                    Cond("pkt", lambda pk, s=states: "NEW" in s or ("DNAT" in s and pk.dnat)), "!=" if neg else "=="
+                )
+            )
+        elif w == "--ctstatus":  # a new connection: not (yet) expected, seen reply, assured, confirmed
             arg()
             conds.append(_negate(_const(False), "!=" if neg else "=="))
+        elif w in ("--ctorigdstport", "--ctorigdst", "--ctdir"):
+            value = arg()
+            try:
+                conds.append(_negate(_ct_original(w, value), "!=" if neg else "=="))
+            except ValueError:
+                unknown()
         elif w == "--dst-type":
             types = {x.upper() for x in arg().split(",")}
             conds.append(
-                _negate(Cond("pkt", lambda pk, t=types: "LOCAL" in t or "UNICAST" in t), "!=" if neg else "==")
+                _negate(
+                    Cond("pkt", lambda pk, t=types: ("LOCAL" in t and pk.local) or "UNICAST" in t),
+                    "!=" if neg else "==",
+                )
             )
         elif w == "--src-type":
             arg()

@@ -6,7 +6,8 @@ tables are in the nft ruleset (their matches are opaque in nft's JSON); `iptable
 `iptables-save` only where neither variant exists; /etc/ufw/ufw.conf when ufw's chains are
 loaded; firewalld's DefaultZone and zone files when its table is loaded.
 macOS: `socketfilterfw --getglobalstate --getblockall --listapps`, `pfctl -sr`. Windows:
-`netsh advfirewall show allprofiles`, `Get-NetConnectionProfile`.
+`netsh advfirewall show allprofiles`, `Get-NetConnectionProfile`, and the enabled inbound rules with their
+filters (`Get-NetFirewallRule ... | ConvertTo-Json`: WINDOWS_RULES).
 
 Nothing here changes a rule. A missing tool or a permission error becomes a note in the
 FirewallState (the caller shows it), never an exception.
@@ -149,10 +150,27 @@ def macos() -> FirewallState:
     return FirewallState(tuple(sources), tuple(notes))
 
 
+# The enabled inbound rules with the filters that decide whether one applies (port, program, address,
+# service, interface): one object per rule, as JSON. Read by analyze/winfw.py.
+WINDOWS_RULES = (
+    "Get-NetFirewallRule -Direction Inbound -Enabled True | ForEach-Object { "
+    "$p = $_ | Get-NetFirewallPortFilter; $a = $_ | Get-NetFirewallApplicationFilter; "
+    "$r = $_ | Get-NetFirewallAddressFilter; $s = $_ | Get-NetFirewallServiceFilter; "
+    "$t = $_ | Get-NetFirewallInterfaceTypeFilter; $i = $_ | Get-NetFirewallInterfaceFilter; "
+    "[pscustomobject]@{ Name = $_.Name; DisplayName = $_.DisplayName; Action = [string]$_.Action; "
+    "Profile = [string]$_.Profile; Protocol = [string]$p.Protocol; LocalPort = @($p.LocalPort); "
+    "Program = [string]$a.Program; Package = [string]$a.Package; Service = [string]$s.Service; "
+    "RemoteAddress = @($r.RemoteAddress); LocalAddress = @($r.LocalAddress); "
+    "InterfaceType = [string]$t.InterfaceType; InterfaceAlias = @($i.InterfaceAlias) } "
+    "} | ConvertTo-Json -Depth 3 -Compress"
+)
+
+
 def windows() -> FirewallState:
     sources: list[FirewallSource] = []
     notes: list[str] = []
     _run(["netsh", "advfirewall", "show", "allprofiles"], "netsh", sources, notes)
+    _run(["powershell", "-NoProfile", "-NonInteractive", "-Command", WINDOWS_RULES], "netfirewallrules", sources, notes)
     _run(
         ["powershell", "-NoProfile", "-NonInteractive", "-Command", "Get-NetConnectionProfile | Format-List"],
         "netprofile",
