@@ -27,7 +27,9 @@ DOCKERFILE = 'FROM python:3.12-slim\nCMD ["gunicorn", "--bind", "0.0.0.0:8000", 
 @pytest.fixture(scope="module")
 def schema() -> dict:
     data = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    assert data["$id"] == "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+    assert (
+        data["$id"] == "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+    )
     assert data["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     jsonschema.Draft7Validator.check_schema(data)
     return data
