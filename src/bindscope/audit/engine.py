@@ -14,7 +14,6 @@ import os
 import posixpath
 import re
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -598,95 +597,28 @@ def _scan_one(
 
 
 _Scanned = tuple[str, "str | None", "ScanResult | None", "str | None", str]  # shown, kind, result, reason, text
-PARALLEL_MIN_FILES = 1500  # below this, forking workers costs more than it saves
-_CHUNK = 200
-_job: tuple[list[tuple[str, str, str | None]], dict[str, Scanner], dict[str, re.Pattern[bytes]]] | None = None
 
 
-def _jobs(total: int) -> int:
-    """Worker processes for `total` files: BINDSCOPE_AUDIT_JOBS when set, else one per core (at
-    most 4) for large trees on Linux (fork) when this process runs no other thread."""
-    wanted = os.environ.get("BINDSCOPE_AUDIT_JOBS", "").strip()
-    if wanted.isdigit() and int(wanted) >= 1:
-        n = int(wanted)
-    elif total < PARALLEL_MIN_FILES:
-        return 1
-    else:
-        n = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4)
-    import threading
-
-    if n <= 1 or not sys.platform.startswith("linux") or threading.active_count() > 1:
-        return 1
-    return n
-
-
-def _scan_files(files: Sequence[tuple[str, str, str | None]]) -> tuple[int, list[_Scanned]]:
-    """Scan `files`: (how many were scanned with nothing to report, the other results: skips,
-    hits, facts, fallbacks). Runs in a worker process for a large tree."""
-    assert _job is not None
-    _, scanners, triggers = _job
+def _scan_all(files: Sequence[tuple[str, str, str | None]], progress: Progress | None) -> tuple[int, list[_Scanned]]:
+    """Scan `files` one after the other: (how many were scanned with nothing to report, the other
+    results: skips, hits, facts, fallbacks). Worker processes were measured not to help on the
+    2-core benchmark machine (docs/BENCHMARKS.md), so there are none."""
+    scanners, triggers = _scanners()
+    total = len(files)
     out: list[_Scanned] = []
     plain = 0
-    for path, shown, kind in files:
+    for i, (path, shown, kind) in enumerate(files, 1):
         kind, result, reason, text = _scan_one(path, kind, scanners, triggers, shown)
+        if progress is not None:
+            progress(i, total)
         if reason is None:
             if kind is None or result is None:
-                continue  # an extension-less file without a shebang we read
+                continue  # an extension-less file without a shebang that names a kind
             if not (result.hits or result.facts or result.fallback):
                 plain += 1
                 continue
         out.append((shown, kind, result, reason, text))
     return plain, out
-
-
-def _scan_chunk(bounds: tuple[int, int]) -> tuple[int, int, list[_Scanned]]:
-    assert _job is not None
-    start, end = bounds
-    plain, out = _scan_files(_job[0][start:end])
-    return end - start, plain, out
-
-
-def _scan_all(files: list[tuple[str, str, str | None]], progress: Progress | None) -> tuple[int, list[_Scanned]]:
-    """Scan every file, in worker processes for a large tree (see _jobs), else here, in chunks
-    (progress is reported after each)."""
-    global _job
-    scanners, triggers = _scanners()
-    total = len(files)
-    bounds = [(i, min(i + _CHUNK, total)) for i in range(0, total, _CHUNK)]
-    _job = (files, scanners, triggers)
-    plain = 0
-    out: list[_Scanned] = []
-    try:
-        jobs = _jobs(total)
-        if jobs > 1:
-            import multiprocessing
-
-            try:
-                parts: list[tuple[int, int, list[_Scanned]]] = []
-                with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                    done = 0
-                    # in order: facts reach link() in walk order, whatever the number of workers
-                    for part in pool.imap(_scan_chunk, bounds):
-                        parts.append(part)
-                        done += part[0]
-                        if progress is not None:
-                            progress(done, total)
-            except Exception:  # a worker died, or a result did not pickle: scan here instead
-                parts = []
-            if parts:
-                for _n, p, o in parts:
-                    plain += p
-                    out.extend(o)
-                return plain, out
-        for b in bounds:
-            _n, p, o = _scan_chunk(b)
-            plain += p
-            out.extend(o)
-            if progress is not None:
-                progress(b[1], total)
-        return plain, out
-    finally:
-        _job = None
 
 
 def _ignored_rules(line: str, kind: str) -> set[str] | None:

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from typing import IO, Any
-from urllib.parse import quote
 
 from .. import __version__
 from ..audit.engine import AuditReport
@@ -115,6 +114,8 @@ def _uri(path: str) -> tuple[str, str | None]:
         from pathlib import Path
 
         return Path(path).as_uri(), None
+    from urllib.parse import quote
+
     return quote(path.replace(os.sep, "/"), safe="/-._~"), "%SRCROOT%"
 
 
