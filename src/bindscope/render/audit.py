@@ -92,12 +92,12 @@ def _rich_text(report: AuditReport, out: IO[str], verbose: bool) -> None:
         line.append("  ")
         line.append(f.rule, style="magenta")
         line.append(f"  {f.message}")
-        con.print(line)
+        con.print(line, soft_wrap=True)  # the terminal wraps: a path is never cut by a newline
         if f.fix:
-            con.print(Text(f"    fix: {f.fix}", style="green"))
+            con.print(Text(f"    fix: {f.fix}", style="green"), soft_wrap=True)
     if verbose:
         for row in _verbose_lines(report):
-            con.print(Text(row, style="dim"))
+            con.print(Text(row, style="dim"), soft_wrap=True)
     hint = " (--verbose lists them)" if report.files_skipped and not verbose else ""
     style = "bold red" if report.failed else "bold green" if not report.findings else "bold yellow"
     con.print(Text(summary_line(report) + hint, style=style))
