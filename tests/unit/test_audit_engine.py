@@ -190,8 +190,11 @@ def test_paths_are_reported_as_given(tmp_path):
     with cwd(tmp_path / "proj"):
         assert keys(audit()) == {("web/app.py", 5, "bind-all")}
         assert keys(audit(["."])) == {("web/app.py", 5, "bind-all")}
-        # the same file named twice is audited once
+        # the same file named twice, or a file and its directory, are audited once
         assert keys(audit(["web/app.py", "web/app.py"])) == {("web/app.py", 5, "bind-all")}
+        twice = audit([".", "web", "web/app.py", "./web/app.py"])
+        assert [(f.path, f.line) for f in twice.findings] == [("web/app.py", 5)]
+        assert ("web", "already walked (named twice, or inside another PATH)") in twice.dirs_skipped
 
 
 def test_a_scan_root_named_tests_is_scanned(tmp_path):

@@ -388,9 +388,13 @@ def _walk_dir(
     config's directory (exclude globs are relative to it), None when it is outside."""
     try:
         st = os.stat(top)
-        walk.visited.add((st.st_dev, st.st_ino))
     except OSError:
         pass
+    else:
+        if (st.st_dev, st.st_ino) in walk.visited:  # named twice, or inside a PATH walked before
+            walk.dirs.append((prefix or ".", "already walked (named twice, or inside another PATH)"))
+            return
+        walk.visited.add((st.st_dev, st.st_ino))
     stack: list[tuple[str, str]] = [(top, "")]
     while stack:
         d, rel = stack.pop()
@@ -695,6 +699,8 @@ def audit(
     texts: dict[str, tuple[str, str]] = {}  # shown path -> (kind, text), for files with hits or facts
     skipped = walk.skipped
     fallback: list[tuple[str, str]] = []
+    if len(targets) > 1:  # a file named and also inside a named directory: scanned once
+        walk.files = list({shown: (path, shown, kind) for path, shown, kind in walk.files}.values())
     scanned, results = _scan_all(walk.files, progress)
     for shown, kind, result, reason, text in results:
         if reason is not None:
