@@ -43,6 +43,7 @@ class Bind:
     port_env: tuple[str, ...] = ()
     port_env_host: str | None = None  # host used when a port_env variable is set (gunicorn $PORT: 0.0.0.0)
     code: str = ""  # the call a program makes: 'app.run(host="{host}", port={port})'
+    code_host: str | None = None  # default host of that call when it differs from `host` (aiohttp run_app)
     config: tuple[str, ...] = ()  # config files and keys that set host/port
     startup: str = ""  # the line it prints once started (a substring; {host}/{port} filled in)
     in_use: str = ""  # a substring of its message when the port is taken
@@ -480,6 +481,7 @@ SERVERS: tuple[Server, ...] = (
             host_opts=("--hostname", "-H"),
             port_opts=("--port", "-P"),
             code='web.run_app(app, host="{host}", port={port})',
+            code_host=ALL,
             startup="Running on http://{host}:{port}",
             in_use="address already in use",
             verified="aiohttp 3.14.5",
