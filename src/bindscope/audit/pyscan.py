@@ -81,7 +81,7 @@ TRIGGERS = re.compile(
     rb"|=(?:(?<=bind=)|(?<=bind =))"  # gunicorn.conf.py bind = ...; Config(bind=...)
     rb"|k(?<=bind_sock)ets"  # tornado bind_sockets(port)
     rb"|T(?:(?<=listenT)CP|CPSite)"  # twisted listenTCP; aiohttp web.TCPSite
-    rb"|v(?:(?<=serv)e\(|(?<=make_ser)er|(?<=create_ser)er)"  # waitress serve(app); wsgiref; socket
+    rb"|v(?:(?<=serv)(?<!\wserv)e\(|(?<=make_serv)er|(?<=create_serv)er)"  # serve(app); wsgiref; socket
     rb"|_(?<=run_)(?:app|simple)"  # aiohttp run_app; werkzeug run_simple
     rb"|Server\("  # HTTPServer((host, port), ...), TCPServer, WSGIServer, ...
     rb"|D(?<![^\n]D)EBUG\s*[:=]"  # DEBUG = ... at the start of a line
@@ -731,7 +731,7 @@ class _Eval:
                 if not v.known or part.format_spec is not None:
                     out.append("\x00")
                     continue
-                if not meta.env and not meta.via:
+                if not meta.env and not meta.via and meta.origin is None:
                     meta.env, meta.via, meta.origin = v.env, v.via, v.origin
                 out.append(str(v.v))
         meta.v = "".join(out)
@@ -1474,7 +1474,8 @@ class _Analyzer:
             v = self.ev.ev(value, scope)
             if _truthy(v.v):
                 if isinstance(v.v, str):
-                    extra = f" (the string {v.v!r} is truthy: Django's DEBUG is tested for truthiness)"
+                    unset = f"{v.env} unset: " if v.env else ""
+                    extra = f" ({unset}the string {v.v!r} is truthy, and Django tests DEBUG for truthiness)"
                 else:
                     extra = _source_note(v, mod, stmt.lineno)
                 fix = "DEBUG = False"
@@ -1596,7 +1597,8 @@ class _Analyzer:
 
 # -- line-level fallback -------------------------------------------------------------------------
 
-_FB_WIDE = r"""['"](?:0\.0\.0\.0|::|0)['"]"""
+# Each pattern also needs a TRIGGERS alternative (a literal wide host, ".bind", "Server(", ...).
+_FB_WIDE = r"""['"](?:0\.0\.0\.0|::)['"]"""
 _FB_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "bind-all",
@@ -1607,7 +1609,7 @@ _FB_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("bind-all", re.compile(r"""\b(?:uvicorn\.run|run_simple|make_server)\s*\(.*""" + _FB_WIDE)),
     ("bind-all", re.compile(r"""\.bind\s*\(\s*\(\s*(?:['"]['"]|""" + _FB_WIDE + r")\s*,")),
-    ("bind-all", re.compile(r"""\w*Server\s*\(\s*\(\s*(?:['"]['"]|""" + _FB_WIDE + r")\s*,")),
+    ("bind-all", re.compile(r"""\w*Server\(\s*\(\s*(?:['"]['"]|""" + _FB_WIDE + r")\s*,")),
     ("bind-all", re.compile(r"""^\s*bind\s*=\s*\[?\s*['"](?:0\.0\.0\.0|\[::\]|0):\d+""")),
 )
 _FB_DEBUG = re.compile(r"""\bdebug\s*=\s*True\b""")
