@@ -162,6 +162,20 @@ def test_explicit_lan_ip_is_not_bind_all() -> None:
         ),
         ("import socket\nsocket.create_server(('', 8080))\n", 2, "socket", "", 8080),
         ("import gradio as gr\ndemo = gr.Blocks()\ndemo.launch(server_name='0.0.0.0')\n", 3, "gradio", "0.0.0.0", 7860),
+        (
+            "import asyncio\nasync def main():\n    await asyncio.start_server(handle, '0.0.0.0', 9000)\n",
+            3,
+            "asyncio",
+            "0.0.0.0",
+            9000,
+        ),
+        (
+            "import asyncio\nloop = asyncio.new_event_loop()\nloop.create_server(Proto, '', 9001)\n",
+            3,
+            "asyncio",
+            "",
+            9001,
+        ),
     ],
 )
 def test_every_sink_on_every_interface(source: str, line: int, server: str, host: str, port: int) -> None:
@@ -570,6 +584,15 @@ def test_socket_listen_is_not_tornado() -> None:
     src = "import socket\nimport tornado.web\ns = socket.socket()\ns.listen(5)\nserver_sock.listen(128)\n"
     assert found(src) == []
     assert found("s.listen(5)\nconn.listen(8000)\n") == []  # no tornado import: nothing to judge
+
+
+def test_asyncio_server_without_host() -> None:
+    src = pos("import asyncio\n\n\nasync def main():\n    server = await asyncio.start_server(handle, port=8888)\n")
+    hit = only(src)
+    assert (hit.rule, hit.line, hit.data["server"], hit.data["port"]) == ("bind-all-default", 5, "asyncio", 8888)
+    # a socket or unix path handed over: nothing is bound by this call
+    assert found("import asyncio\nasyncio.start_server(handle, sock=listener)\n") == []
+    assert found("import asyncio\nasyncio.start_server(handle, '127.0.0.1', 8888)\n") == []
 
 
 def test_aiohttp_run_app_and_twisted_defaults() -> None:

@@ -81,7 +81,7 @@ TRIGGERS = re.compile(
     rb"|=(?:(?<=bind=)|(?<=bind =))"  # gunicorn.conf.py bind = ...; Config(bind=...)
     rb"|k(?<=bind_sock)ets"  # tornado bind_sockets(port)
     rb"|T(?:(?<=listenT)CP|CPSite)"  # twisted listenTCP; aiohttp web.TCPSite
-    rb"|v(?:(?<=serv)(?<!\wserv)e\(|(?<=make_serv)er|(?<=create_serv)er)"  # serve(app); wsgiref; socket
+    rb"|v(?:(?<=serv)(?<!\wserv)e\(|(?<=make_serv)er|(?<=create_serv)er|(?<=start_serv)er)"  # serve(app), ...
     rb"|_(?<=run_)(?:app|simple)"  # aiohttp run_app; werkzeug run_simple
     rb"|Server\("  # HTTPServer((host, port), ...), TCPServer, WSGIServer, ...
     rb"|D(?<![^\n]D)EBUG\s*[:=]"  # DEBUG = ... at the start of a line
@@ -196,6 +196,9 @@ _SHAPES: dict[str, _Shape] = {
     "twisted": _Shape(
         "twisted", "Twisted listenTCP", host_kw="interface", host_pos=3, port_pos=0, default_host="", empty_all=True
     ),
+    # asyncio.start_server(cb, host=None, port=None) / loop.create_server(factory, host, port):
+    # host None or "" is every interface (base_events.create_server); without a port it is a sock=
+    "asyncio": _Shape("asyncio", "asyncio server", host_pos=1, port_pos=2, default_host=ALL, empty_all=True),
     "socket": _Shape("socket", "socket", empty_all=True),
     "socketserver": _Shape("socketserver", "socketserver", empty_all=True),
     "zmq": _Shape("zmq", "ZeroMQ socket", star_all=True),
@@ -241,6 +244,7 @@ _FUNC_SINKS = {
     ("wsgiref", "make_server"): "wsgiref",
     ("tornado", "bind_sockets"): "tornado",
     ("twisted", "listenTCP"): "twisted",
+    ("asyncio", "start_server"): "asyncio",
 }
 _SERVER_MODULES = {"http": "http.server", "socketserver": "socketserver", "xmlrpc": "socketserver"}
 _ENV_FUNCS = {"getenv", "get", "setdefault"}  # os.getenv(NAME, default), os.environ.get/setdefault
@@ -1156,6 +1160,8 @@ class _Analyzer:
             self.bind_sink(call, scope, receiver, kind, made_by)
         elif attr == "launch" and (kind == "gradio" or (kind is None and self.gradio)):
             self.func_sink(call, scope, _SHAPES["gradio"], receiver)
+        elif attr == "create_server" and kind is None and call.args:
+            self.func_sink(call, scope, _SHAPES["asyncio"], receiver)  # loop.create_server(factory, host, port)
 
     def _arg(self, call: ast.Call, kw: str, pos: int | None) -> ast.expr | None:
         for k in call.keywords:
@@ -1270,6 +1276,8 @@ class _Analyzer:
         if host_node is None:
             if self._has_splat(call):
                 return
+            if shape.server == "asyncio" and self._arg(call, shape.port_kw, shape.port_pos) is None:
+                return  # sock=... or a unix path: nothing bound here
             host = shape.default_host
             if host is not None and (host == ALL or _wide(host, shape)):
                 self.report_bind(call, shape, "", port, _Val(""), receiver, explicit=False, debug=debug, why=why)
