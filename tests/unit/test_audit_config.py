@@ -888,3 +888,50 @@ def test_link_proxy_bypass_host_command() -> None:
 def test_link_without_facts_changes_nothing() -> None:
     hit = Hit("bind-all", 1, "m", "f", data={"host": "0.0.0.0", "port": 80, "server": "flask", "debug": False})
     assert link([("app.py", hit)], []) == [("app.py", hit)]
+
+
+# -- the parser against the real servers (the `test` extra installs them) ----------------------------
+
+
+@pytest.mark.parametrize("value", [":8000", "0.0.0.0:8000", "[::]:8000", "[::1]:9000", "127.0.0.1:8000", "0:8000"])
+def test_split_hostport_agrees_with_gunicorn(value: str) -> None:
+    gunicorn_util = pytest.importorskip("gunicorn.util")
+    host, port = gunicorn_util.parse_address(value)
+    assert cmdline.split_hostport(value, needs_port=False) == (host, str(port))
+
+
+def test_jupyter_token_options_exist_in_jupyter_server() -> None:
+    identity = pytest.importorskip("jupyter_server.auth.identity")
+    serverapp = pytest.importorskip("jupyter_server.serverapp")
+    from bindscope.knowledge.servers import SERVERS
+
+    opts = next(s.auth_off_opts for s in SERVERS if s.id == "jupyter" and s.auth_off_opts)
+    classes = {"IdentityProvider": identity.IdentityProvider, "ServerApp": serverapp.ServerApp}
+    checked = 0
+    for opt in opts:
+        cls = classes.get(opt.lstrip("-").split(".")[0])
+        if cls is not None:
+            assert "token" in cls.class_traits(), opt
+            checked += 1
+    assert checked == 2
+    assert "empty string disables authentication" in " ".join(
+        identity.IdentityProvider.class_traits()["token"].help.split()
+    )
+
+
+def test_uwsgi_bind_options_exist() -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bindscope.knowledge.servers import SERVERS
+
+    exe = shutil.which("uwsgi") or str(Path(sys.executable).with_name("uwsgi"))
+    if not Path(exe).exists():
+        pytest.skip("uwsgi is not installed (the test extra builds it)")
+    help_text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60).stdout
+    bind = next(s.bind for s in SERVERS if s.id == "uwsgi")
+    assert bind is not None
+    for opt in bind.bind_opts:
+        assert f"{opt} " in help_text or f"{opt}|" in help_text or f"|{opt} " in help_text, opt
