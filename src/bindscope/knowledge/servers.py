@@ -69,6 +69,11 @@ class Server:
     debug_always: bool = False  # the server is a debugger by design (runserver_plus)
     debug_note: str = ""  # what the debug warning says
     bind: Bind | None = None  # defaults and how to set host/port; None when not known
+    # A written command line (audit) serves only when one of these words follows the program
+    # (`flask run` serves, `flask db upgrade` does not); empty: any invocation serves.
+    serve_words: tuple[str, ...] = ()
+    # Options that switch authentication off when given an empty value (`--ServerApp.token=''`).
+    auth_off_opts: tuple[str, ...] = ()
     app_server: bool = False  # a production app server that belongs behind a reverse proxy
     proxy: bool = False  # a reverse proxy (nginx, caddy, ...)
 
@@ -80,7 +85,7 @@ _JUPYTER = Bind(
     LOCALHOST,
     8888,
     "every address `localhost` resolves to (127.0.0.1 and ::1)",
-    host_opts=("--ip", "--ServerApp.ip"),
+    host_opts=("--ip", "--ServerApp.ip", "--NotebookApp.ip"),
     port_opts=("--port", "--ServerApp.port"),
     port_env=("JUPYTER_PORT",),
     config=("jupyter_server_config.py: c.ServerApp.ip / c.ServerApp.port",),
@@ -89,6 +94,10 @@ _JUPYTER = Bind(
     lan_note="anyone with the token runs code as you: keep the token, and prefer `bindscope share`",
     verified="jupyter_server 2.21.1",
 )
+
+# An empty token turns Jupyter's authentication off (jupyter_server 2: IdentityProvider.token,
+# ServerApp.token; notebook < 7: NotebookApp.token; JupyterLab < 3: LabApp.token).
+_JUPYTER_TOKEN_OPTS = ("--IdentityProvider.token", "--ServerApp.token", "--NotebookApp.token", "--LabApp.token")
 
 # Order matters: the first match wins, so the specific (runserver_plus, fastapi) precede
 # the general (django runserver, uvicorn, python).
@@ -195,6 +204,7 @@ SERVERS: tuple[Server, ...] = (
         programs=("jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyter-nbclassic"),
         modules=("jupyterlab", "notebook", "jupyter_server", "nbclassic"),
         bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server(
         "jupyter",
@@ -203,9 +213,16 @@ SERVERS: tuple[Server, ...] = (
         programs=("jupyter",),
         subcommands=("lab", "notebook", "server", "nbclassic"),
         bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server(
-        "jupyter", "Jupyter", NOTEBOOK, modules=("jupyter",), subcommands=("lab", "notebook", "server"), bind=_JUPYTER
+        "jupyter",
+        "Jupyter",
+        NOTEBOOK,
+        modules=("jupyter",),
+        subcommands=("lab", "notebook", "server"),
+        bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server("jupyter-kernel", "Jupyter kernel", NOTEBOOK, modules=("ipykernel_launcher", "ipykernel")),
     # -- web servers and frameworks ---------------------------------------------------------
@@ -290,6 +307,7 @@ SERVERS: tuple[Server, ...] = (
         debug_flags=("--debug", "--debugger"),
         debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
         debug_note="the Werkzeug debugger runs code typed into its error page",
+        serve_words=("run",),
         bind=Bind(
             "127.0.0.1",
             5000,
@@ -526,6 +544,7 @@ SERVERS: tuple[Server, ...] = (
         "Streamlit",
         programs=("streamlit",),
         modules=("streamlit",),
+        serve_words=("run", "hello"),
         bind=Bind(
             ALL,
             8501,
