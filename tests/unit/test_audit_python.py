@@ -306,6 +306,13 @@ def test_host_port_strings_built_from_constants(bind_expr: str) -> None:
     assert hit.fix == 'HOST = "127.0.0.1"   (line 1)'
 
 
+@pytest.mark.parametrize("bind_expr", ['"0:8000"', '"0:" + str(PORT)', 'f"0:{PORT}"', '"0:%d" % PORT'])
+def test_zero_host_in_host_port_strings(bind_expr: str) -> None:
+    # "0" is 0.0.0.0 to inet_aton/getaddrinfo: gunicorn -b 0:8000 binds every interface
+    hit = only(f"PORT = 8000\nbind = {bind_expr}\n", "gunicorn.conf.py")
+    assert (hit.rule, hit.line, hit.data["host"], hit.data["port"]) == ("bind-all", 2, "0", 8000)
+
+
 def test_tuple_unpacking_class_attribute_and_dict() -> None:
     src = pos(
         """
@@ -963,6 +970,7 @@ def test_triggers_skip_ordinary_code() -> None:
         "@override_settings(DEBUG=True, ALLOWED_HOSTS=['testserver'])\ndef test(): ...\n",
         "import subprocess\nsubprocess.run(['ls'])\nreserve(3)\nobserver.notify()\n",
         "url = 'http://127.0.0.1:8000/'\nparser.add_argument('--verbose')\n",
+        "elapsed = '0:00:05'\n",
     ]
     for text in ordinary:
         assert not pyscan.TRIGGERS.search(text.encode()), text

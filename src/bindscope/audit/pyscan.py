@@ -73,10 +73,12 @@ from .model import FileContext, Hit, ScanResult
 # alternatives are grouped by that byte, and lowercase words are entered by a rarer byte with a
 # look-behind (`v(?<=serv)e\(` is "serve("). About 2.5x faster than the plain alternation.
 _IP = rb"(?!127\.)[1-9]\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+# "0:8000" and its builders "0:" + p, f"0:{p}", "0:%d" % p (not times such as "0:00:05")
+_ZERO_PORT = rb"(?:\d{2,5}['\"]|['\"{%])"
 TRIGGERS = re.compile(
     rb"0\.0\.0\.0|\[::\]"
-    rb"|'(?:::'|0:|" + _IP + rb"')"
-    rb"|\"(?:::\"|0:|" + _IP + rb"\")"
+    rb"|'(?:::'|0:" + _ZERO_PORT + rb"|" + _IP + rb"')"
+    rb"|\"(?:::\"|0:" + _ZERO_PORT + rb"|" + _IP + rb"\")"
     rb"|\.(?:bind\b|listen\()"  # sock.bind(...), config.bind = [...], app.listen(port)
     rb"|=(?:(?<=bind=)|(?<=bind =))"  # gunicorn.conf.py bind = ...; Config(bind=...)
     rb"|k(?<=bind_sock)ets"  # tornado bind_sockets(port)
