@@ -593,6 +593,64 @@ def test_socket_listen_is_not_tornado() -> None:
     assert found("s.listen(5)\nconn.listen(8000)\n") == []  # no tornado import: nothing to judge
 
 
+def test_django_runserver_started_from_code() -> None:
+    src = pos(
+        """
+        from django.core.management import call_command, execute_from_command_line
+
+        call_command("runserver", "0.0.0.0:8000")
+        execute_from_command_line(["manage.py", "runserver_plus", "0:8001"])
+        call_command("runserver", "8002")
+        call_command("runserver", "127.0.0.1:8003")
+        """,
+        "manage.py",
+    )
+    hits = run(src, "manage.py").hits
+    assert [(h.rule, h.line, h.data["server"], h.data["port"]) for h in hits] == [
+        ("bind-all", 3, "django runserver", 8000),
+        ("debug-exposed", 4, "django runserver_plus", 8001),
+    ]
+    assert hits[0].fix == 'call_command("runserver", "127.0.0.1:8000")'
+    assert hits[1].severity is None  # runserver_plus is the Werkzeug debugger: critical
+
+
+def test_panel_bokeh_and_gevent_servers() -> None:
+    src = pos(
+        """
+        import panel as pn
+        from bokeh.server.server import Server
+        from gevent.pywsgi import WSGIServer
+
+        pn.serve(dashboard)
+        pn.serve(dashboard, address="127.0.0.1", port=5007)
+        Server({"/": bkapp}, port=5006).start()
+        WSGIServer(("0.0.0.0", 5000), app).serve_forever()
+        """
+    )
+    hits = run(src).hits
+    assert [(h.rule, h.line, h.data["server"], h.data["port"]) for h in hits] == [
+        ("bind-all-default", 5, "panel", None),
+        ("bind-all-default", 7, "bokeh", 5006),
+        ("bind-all", 8, "gevent", 5000),
+    ]
+
+
+def test_flask_socketio_run() -> None:
+    src = pos(
+        """
+        from flask import Flask
+        from flask_socketio import SocketIO
+
+        app = Flask(__name__)
+        socketio = SocketIO(app)
+        socketio.run(app, host="0.0.0.0", port=5000, debug=True)
+        """
+    )
+    hit = only(src)
+    assert (hit.rule, hit.line, hit.data["port"], hit.severity) == ("debug-exposed", 6, 5000, None)
+    assert found(src.replace(", debug=True", "")) == [("bind-all", 6)]
+
+
 def test_asyncio_server_without_host() -> None:
     src = pos("import asyncio\n\n\nasync def main():\n    server = await asyncio.start_server(handle, port=8888)\n")
     hit = only(src)

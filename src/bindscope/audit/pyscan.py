@@ -57,7 +57,7 @@ import ast
 import ipaddress
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..knowledge.servers import ALL, SERVERS, Server
@@ -201,6 +201,9 @@ _SHAPES: dict[str, _Shape] = {
     # asyncio.start_server(cb, host=None, port=None) / loop.create_server(factory, host, port):
     # host None or "" is every interface (base_events.create_server); without a port it is a sock=
     "asyncio": _Shape("asyncio", "asyncio server", host_pos=1, port_pos=2, default_host=ALL, empty_all=True),
+    # pn.serve(app, address=None, port=0) / bokeh.server.server.Server(apps, address=None): every interface
+    "panel": _from_knowledge("panel", host_kw="address", default_port=None),
+    "bokeh": _from_knowledge("bokeh", host_kw="address"),
     "socket": _Shape("socket", "socket", empty_all=True),
     "socketserver": _Shape("socketserver", "socketserver", empty_all=True),
     "zmq": _Shape("zmq", "ZeroMQ socket", star_all=True),
@@ -247,8 +250,11 @@ _FUNC_SINKS = {
     ("tornado", "bind_sockets"): "tornado",
     ("twisted", "listenTCP"): "twisted",
     ("asyncio", "start_server"): "asyncio",
+    ("panel", "serve"): "panel",
+    ("bokeh", "Server"): "bokeh",
 }
-_SERVER_MODULES = {"http": "http.server", "socketserver": "socketserver", "xmlrpc": "socketserver"}
+# `*Server((host, port), ...)` constructors: the server id by top module (else the module's name)
+_SERVER_MODULES = {"http": "http.server", "xmlrpc": "socketserver"}
 _ENV_FUNCS = {"getenv", "get", "setdefault"}  # os.getenv(NAME, default), os.environ.get/setdefault
 _ENV_LIBS = {"env", "config", "str", "bool", "int", "list", "get_env", "env_str", "env_bool", "env_list"}
 _FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
@@ -414,6 +420,7 @@ def _leaf_types() -> frozenset[type]:
 _CALL_NAMES = frozenset(
     {name for _, name in _FUNC_SINKS}
     | {"run", "run_server", "listen", "bind", "launch", "create_server", "update", "from_mapping", "from_object"}
+    | {"call_command", "execute_from_command_line"}
     | {"setdefault", "putenv"}
 )
 _LEAVES = _leaf_types()  # nodes the walk never descends into nor records
@@ -1125,13 +1132,14 @@ class _Analyzer:
         if qual is not None:
             top = _top(qual)
             shape_name = _FUNC_SINKS.get(top)
-            if shape_name == "bottle" and isinstance(func, ast.Attribute):
-                pass
+            if top in (("django", "call_command"), ("django", "execute_from_command_line")):
+                self.runserver(call, scope)
+                return
             if shape_name is not None:
                 self.func_sink(call, scope, _SHAPES[shape_name])
                 return
             if top[1].endswith("Server") and call.args:
-                self.tuple_sink(call, scope, call.args[0], _SERVER_MODULES.get(top[0], "socketserver"), top[1])
+                self.tuple_sink(call, scope, call.args[0], _SERVER_MODULES.get(top[0], top[0]), top[1])
                 return
             if top == ("socket", "create_server"):
                 if call.args:
@@ -1189,6 +1197,44 @@ class _Analyzer:
             return int(v.v)
         return None
 
+    def runserver(self, call: ast.Call, scope: _Scope) -> None:
+        """call_command("runserver", "0.0.0.0:8000") / execute_from_command_line([..., "runserver", "0:8000"])."""
+        words: list[_Val] = []
+        for node in call.args:
+            if isinstance(node, (ast.List, ast.Tuple)):
+                words.extend(self.ev.ev(e, scope) for e in node.elts)
+                continue
+            a = self.ev.ev(node, scope)
+            if isinstance(a.v, (list, tuple)):
+                words.extend(_Val(w, a.env, a.via) for w in a.v)
+            else:
+                words.append(a)
+        texts = [w.v if isinstance(w.v, str) else None for w in words]
+        sub = next((i for i, t in enumerate(texts) if t in ("runserver", "runserver_plus")), None)
+        if sub is None:
+            return
+        addr = next((w for w, t in zip(words[sub + 1 :], texts[sub + 1 :], strict=True) if t and t[:1] != "-"), None)
+        if addr is None or not isinstance(addr.v, str):
+            return
+        split = _split_hostport(addr.v)
+        if split is None:
+            return
+        host, port = split
+        plus = texts[sub] == "runserver_plus"
+        server = _server("django runserver_plus" if plus else "django runserver")
+        shape = _Shape(
+            server.id if server is not None else "django runserver",
+            server.label if server is not None else "Django runserver",
+            debugger=plus,
+            debug_note=server.debug_note if server is not None else "",
+        )
+        if _wide_split(host, shape) or (plus and _non_loopback_ip(host)):
+            origin = addr.origin if isinstance(addr.origin, ast.Constant) and addr.origin.value == addr.v else None
+            hv = _Val(host, addr.env, addr.via, origin)
+            why = "runserver_plus runs the Werkzeug debugger"
+            shape = replace(shape, template=f'"{{host}}:{port or 8000}"')
+            self.report_bind(call, shape, host, port, hv, None, explicit=True, debug=plus, why=why)
+
     def run_sink(
         self, call: ast.Call, scope: _Scope, receiver: ast.expr, kind: str | None, made_by: ast.Call | None
     ) -> None:
@@ -1240,7 +1286,7 @@ class _Analyzer:
             return
         shape = _SHAPES.get(server, _SHAPES["socketserver"])
         if server not in _SHAPES or label != server:
-            shape = _Shape(shape.server, label, empty_all=True)
+            shape = _Shape(server, label, empty_all=True)
         host_val = _Val(host, v.env, v.via, v.origin)
         port_i = port if isinstance(port, int) and not isinstance(port, bool) else None
         if port_i == 0 and server == "socket":
@@ -1500,7 +1546,7 @@ class _Analyzer:
                         fix,
                         stmt.col_offset,
                         None,
-                        {"debug": True, "server": "django runserver", "host": "", "port": None},
+                        {"server": "django runserver", "debug": True},
                     )
                 )
         hosts = assigns.get("ALLOWED_HOSTS")
@@ -1528,7 +1574,7 @@ class _Analyzer:
                         'ALLOWED_HOSTS = ["example.com"]  # the names the site is served under',
                         stmt.col_offset,
                         "low" if dev else None,
-                        {"host": "*", "port": None, "server": "django runserver", "debug": False},
+                        {"server": "django runserver", "debug": False},
                     )
                 )
 
