@@ -258,7 +258,6 @@ _SERVER_MODULES = {"http": "http.server", "xmlrpc": "socketserver"}
 _ENV_FUNCS = {"getenv", "get", "setdefault"}  # os.getenv(NAME, default), os.environ.get/setdefault
 _ENV_LIBS = {"env", "config", "str", "bool", "int", "list", "get_env", "env_str", "env_bool", "env_list"}
 _FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
-_JUPYTER_APPS = {"ServerApp", "NotebookApp", "LabApp"}
 _DEV_WORDS = {"dev", "devel", "develop", "development", "local", "test", "tests", "testing", "ci", "debug"}
 _DJANGO_MARKERS = {
     "INSTALLED_APPS",
@@ -393,12 +392,10 @@ def _truthy(v: Any) -> bool | None:
 
 @dataclass
 class _Module:
-    text: str
     path: str
     lines: list[str]
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted module path
     modules: set[str] = field(default_factory=set)  # names bound by `import X` (modules, never apps)
-    star_imports: list[str] = field(default_factory=list)
     calls: list[tuple[ast.Call, _Scope]] = field(default_factory=list)
     attr_sets: list[tuple[ast.expr, ast.expr, _Scope, int]] = field(default_factory=list)  # target, value
     top: list[ast.stmt] = field(default_factory=list)  # module-level statements (not nested)
@@ -495,9 +492,7 @@ def _walk(tree: ast.Module, mod: _Module) -> None:
             assert isinstance(node, ast.ImportFrom)
             base = "." * node.level + (node.module or "")
             for alias in node.names:
-                if alias.name == "*":
-                    mod.star_imports.append(base)
-                else:
+                if alias.name != "*":
                     mod.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
             continue
         for name in node._fields:
@@ -1756,7 +1751,7 @@ def scan(ctx: FileContext) -> ScanResult:
     except MemoryError:
         return _fallback(ctx, "MemoryError: too large to parse")
     try:
-        mod = _Module(ctx.text, ctx.path, _LINES.split(ctx.text))
+        mod = _Module(ctx.path, _LINES.split(ctx.text))
         _walk(tree, mod)
         mod.attr_sets.sort(key=lambda a: a[3])
         analyzer = _Analyzer(mod)
