@@ -530,7 +530,8 @@ def test_compose_ports_every_form() -> None:
         (44, "host-network"),
     }
     by_line = {h.line: h for h in result.hits}
-    assert by_line[4].severity == "info"
+    assert by_line[4].severity is None  # its port 8000 is published on every address: not only inside
+    assert "published on every host address by line 6" in by_line[4].message
     assert by_line[6].fix == '"127.0.0.1:8000:8000"'
     assert by_line[13].fix == '"127.0.0.1:5432:5432"'
     assert by_line[25].fix == "host_ip: 127.0.0.1"
@@ -565,14 +566,15 @@ def test_compose_debug_command_is_a_debug_service() -> None:
           notebook:
             image: quay.io/jupyter/base-notebook
             entrypoint: >
-              sh -c "start-notebook.py --ip=0.0.0.0 --IdentityProvider.token=''"
+              sh -c "jupyter lab --ip=0.0.0.0 --IdentityProvider.token=''"
             ports:
               - "127.0.0.1:8888:8888"
         """,
     )
-    assert found(result) == {(6, "publish-datastore"), (4, "debug-exposed")}
+    assert found(result) == {(6, "publish-datastore"), (4, "debug-exposed"), (9, "jupyter-open")}
     by_line = {h.line: h for h in result.hits}
-    assert by_line[4].severity == "info" and by_line[6].severity is None
+    assert by_line[4].severity is None and by_line[6].severity is None
+    assert by_line[9].severity == "info"  # published on 127.0.0.1 only
 
 
 def test_compose_loopback_only_is_clean() -> None:

@@ -505,6 +505,16 @@ def _first_port(text: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
+def _target_has(target: str, port: int | None) -> bool:
+    """Whether a compose target (`8000`, `7000-7005`) covers `port` (None: any)."""
+    if port is None:
+        return True
+    parts = str(target).split("-", 1)
+    if not all(p.isdigit() for p in parts):
+        return True  # symbolic: cannot tell, assume it does
+    return int(parts[0]) <= port <= int(parts[-1])
+
+
 def _publish_scope(host_ip: str) -> str:
     if not host_ip:
         return "all"
@@ -741,20 +751,28 @@ def _compose_service(name: str, line: int, svc: Any, base: str) -> tuple[list[Hi
                         data={**base_data, "host": "", "port": None, "server": "", "debug": True, "env": ename},
                     )
                 )
-    # the commands themselves run inside the container: info (the exposure is the publish line)
+    # the commands run inside the container: info, unless this service publishes their port
+    # beyond loopback (or shares the host's network), as link.py does for a Dockerfile's CMD
     seen: set[tuple[int, str]] = set()
     for kline, inv in invs:
         rule = inv.rule(env_debug=False)
         if not rule or inv.host_from_env or (kline, rule) in seen:
             continue
         seen.add((kline, rule))
+        pub = next((p for p in wide_ports if _target_has(p["target"], inv.port)), None)
+        if pub is not None:
+            where = f"; published on {pub['host_ip'] or 'every host address'} by line {pub['line']}"
+        elif host_net:
+            where = "; the service shares the host's network (network_mode: host)"
+        else:
+            where = f" (inside service {name}'s container, not published beyond loopback)"
         hits.append(
             Hit(
                 rule,
                 kline,
-                cmdline.describe(inv, rule) + f" (inside service {name}'s container)",
+                cmdline.describe(inv, rule) + where,
                 _fix_for(inv, rule),
-                severity=INFO,
+                severity=None if (pub is not None or host_net) else INFO,
                 data={**inv.data(), **base_data},
             )
         )
