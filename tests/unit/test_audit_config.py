@@ -937,3 +937,26 @@ def test_uwsgi_bind_options_exist() -> None:
     assert bind is not None
     for opt in bind.bind_opts:
         assert f"{opt} " in help_text or f"{opt}|" in help_text or f"|{opt} " in help_text, opt
+
+
+def test_large_shell_script_is_read_line_by_line() -> None:
+    from bindscope.audit.confscan import LARGE
+
+    filler = "echo building; cp -r src/ /app && chmod +x /app/run\n" * (LARGE // 50 + 1)
+    text = "#!/bin/sh\nexport FLASK_DEBUG=1\n" + filler + "flask run --host 0.0.0.0\n" + filler
+    result = SCANNERS["shell"](FileContext("big.sh", text, "shell"))
+    assert result.fallback.startswith("large file")
+    line = text[: text.index("flask run")].count("\n") + 1
+    assert found(result) == {(line, "debug-exposed")}
+
+
+def test_large_compose_file_is_read_line_by_line() -> None:
+    from bindscope.audit.confscan import LARGE
+
+    services = "".join(
+        f'  s{i}:\n    image: app\n    ports:\n      - "127.0.0.1:{i % 60000 + 1}:80"\n' for i in range(LARGE // 60)
+    )
+    text = "services:\n" + services + '  db:\n    image: postgres\n    ports:\n      - "5432:5432"\n'
+    result = SCANNERS["compose"](FileContext("docker-compose.yml", text, "compose"))
+    assert result.fallback.startswith("large file")
+    assert found(result) == {(text.count("\n"), "publish-datastore")}

@@ -15,6 +15,7 @@ Nothing here knows a server's flags: they all come from the knowledge table.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -34,9 +35,28 @@ class Word:
     quoted: bool = False  # some part was quoted
 
 
-_OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<plain>[^\s\\'"$`<>&|;()]+)
+    |(?P<ws>[ \t\r\f\v]+)
+    |(?P<nl>\n)
+    |(?P<cont>\\\n)
+    |(?P<esc>\\.?)
+    |(?P<sq>'[^']*'?)
+    |(?P<dq>"(?:[^"\\]|\\.)*"?)
+    |(?P<subst>\$\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)?|\$\{[^}]*\}?|`[^`]*`?)
+    |(?P<dollar>\$)
+    |(?P<heredoc><<-?(?!<))
+    |(?P<redir>(?:<<<|>>|>&|<&|&>>?|>\||<>|[<>])(?:\d+-?|-)?)
+    |(?P<op>&&|\|\||;;|[;|&()])
+    """,
+    re.X | re.S,
+)
+_DQ_ESCAPE = re.compile(r'\\([$`"\\\n])')
 
 
 def split_commands(text: str) -> list[list[Word]]:
@@ -50,7 +70,7 @@ def split_commands(text: str) -> list[list[Word]]:
     skip_word = False  # the next word is a redirection target
     heredocs: list[tuple[str, bool]] = []
     want_heredoc = 0  # 1: `<<`, 2: `<<-`; the next word is the delimiter
-    i = 0
+    pos = 0
     n = len(text)
 
     def end_word() -> None:
@@ -73,113 +93,58 @@ def split_commands(text: str) -> list[list[Word]]:
             commands.append(words)
         words = []
 
-    def begin(at: int) -> None:
-        nonlocal start
-        if start < 0:
-            start = at
-
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n:
-            if text[i + 1] == "\n":
-                i += 2
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if m is None:  # cannot happen: every character starts some token; stay safe
+            pos += 1
+            continue
+        kind = m.lastgroup
+        tok = m.group(0)
+        at = pos
+        pos = m.end()
+        if kind == "plain":
+            if start < 0 and tok.startswith("#"):
+                nl = text.find("\n", at)
+                pos = n if nl < 0 else nl
                 continue
-            begin(i)
-            buf.append(text[i + 1])
-            quoted = True
-            i += 2
-            continue
-        if c == "'":
-            begin(i)
-            quoted = True
-            j = text.find("'", i + 1)
-            j = n if j < 0 else j
-            buf.append(text[i + 1 : j])
-            i = j + 1
-            continue
-        if c == '"':
-            begin(i)
-            quoted = True
-            i += 1
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\$`\n':
-                    if text[i + 1] != "\n":
-                        buf.append(text[i + 1])
-                    i += 2
-                    continue
-                buf.append(text[i])
-                i += 1
-            i += 1
-            continue
-        if c == "$" and i + 1 < n and text[i + 1] in "({":
-            # $(...), $((...)), ${...}: kept verbatim in the word
-            begin(i)
-            close = ")" if text[i + 1] == "(" else "}"
-            opener = text[i + 1]
-            depth = 0
-            j = i + 1
-            while j < n:
-                if text[j] == opener:
-                    depth += 1
-                elif text[j] == close:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
-            buf.append(text[i : j + 1])
-            i = j + 1
-            continue
-        if c == "`":
-            begin(i)
-            j = text.find("`", i + 1)
-            j = n if j < 0 else j
-            buf.append(text[i : j + 1])
-            i = j + 1
-            continue
-        if c == "#" and start < 0:
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if c == "\n":
-            end_command()
-            i += 1
-            if heredocs:
-                i = _skip_heredocs(text, i, heredocs)
-                heredocs = []
-            continue
-        if c in " \t\r":
+            if start < 0:
+                start = at
+            buf.append(tok)
+        elif kind == "ws":
             end_word()
-            i += 1
+        elif kind == "nl":
+            end_command()
+            if heredocs:
+                pos = _skip_heredocs(text, pos, heredocs)
+                heredocs = []
+        elif kind == "cont":
             continue
-        if c in "<>":
-            if start >= 0 and "".join(buf).isdigit() and not quoted:
+        elif kind in ("esc", "sq", "dq"):
+            if start < 0:
+                start = at
+            quoted = True
+            if kind == "esc":
+                buf.append(tok[1:])
+            elif kind == "sq":
+                buf.append(tok[1:-1] if len(tok) > 1 and tok.endswith("'") else tok[1:])
+            else:
+                body = tok[1:-1] if len(tok) > 1 and tok.endswith('"') and not tok.endswith('\\"') else tok[1:]
+                buf.append(_DQ_ESCAPE.sub(lambda e: "" if e.group(1) == "\n" else e.group(1), body))
+        elif kind in ("subst", "dollar"):
+            if start < 0:
+                start = at
+            buf.append(tok)
+        elif kind == "heredoc":
+            end_word()
+            want_heredoc = 2 if tok == "<<-" else 1
+        elif kind == "redir":
+            if start >= 0 and not quoted and "".join(buf).isdigit():
                 buf, start = [], -1  # the fd number of `2>file`
             end_word()
-            if text.startswith("<<", i) and not text.startswith("<<<", i):
-                dash = text.startswith("<<-", i)
-                want_heredoc = 2 if dash else 1
-                i += 3 if dash else 2
-                continue
-            i += 1
-            while i < n and text[i] in "<>&|":
-                i += 1
-            if i < n and text[i].isdigit() and text[i - 1] == "&":
-                while i < n and text[i].isdigit():
-                    i += 1
-                continue
-            if i < n and text[i] == "-" and text[i - 1] == "&":
-                i += 1
-                continue
-            skip_word = True
-            continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
-        if op is not None:
+            if not tok[-1].isdigit() and not tok.endswith("-"):
+                skip_word = True
+        else:  # op
             end_command()
-            i += len(op)
-            continue
-        begin(i)
-        buf.append(c)
-        i += 1
     end_command()
     return commands
 
@@ -418,6 +383,11 @@ _KEYWORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!"
 _NOT_SERVING = frozenset({"--help", "--version", "-V", "--check-config", "--print-config", "--generate-config"})
 
 
+# Every word that can name a server: detect() matches programs, `-m` modules and markers only.
+_KNOWN_WORDS = frozenset(w for s in SERVERS if s.bind is not None for w in (*s.programs, *s.modules))
+_MARKERS = tuple(m for s in SERVERS if s.bind is not None for m in s.markers)
+
+
 def _basename(word: str) -> str:
     return word.rstrip("/").rsplit("/", 1)[-1]
 
@@ -443,8 +413,12 @@ class Shell:
 
     def parse(self, text: str) -> list[Invocation]:
         out: list[Invocation] = []
+        newlines: list[int] | None = None
         for cmd in split_commands(text):
-            out.extend(self._simple(text, [w.text for w in cmd], cmd[0].start, {}, 0))
+            found = self._simple(text, [w.text for w in cmd], cmd[0].start, {}, 0)
+            if found and newlines is None:
+                newlines = [m.start() for m in re.finditer("\n", text)]
+            out.extend(replace(inv, line_offset=bisect.bisect_left(newlines or [], inv.start)) for inv in found)
         return out
 
     def parse_words(self, words: Sequence[str]) -> list[Invocation]:
@@ -551,7 +525,7 @@ class Shell:
                         found: list[Invocation] = []
                         for cmd in split_commands(words[j + 1]):
                             found.extend(inner._simple("", [w.text for w in cmd], 0, {}, depth + 1))
-                        return [_moved(inv, text, start) for inv in found]
+                        return [replace(inv, start=start) for inv in found]
                     return []
                 j += 1
             return []
@@ -565,6 +539,8 @@ class Shell:
         return []
 
     def _server(self, text: str, words: list[str], start: int, local: dict[str, str]) -> list[Invocation]:
+        if not any(_basename(w) in _KNOWN_WORDS for w in words) and not any(m in " ".join(words) for m in _MARKERS):
+            return []  # no program or module bindscope knows: not worth matching against every server
         lookup = {**self.lookup(), **local}
         expanded = [expand(w, lookup) for w in words]
         environ = {**self.environ(), **local}
@@ -578,11 +554,6 @@ class Shell:
         if server.serve_words and not any(w in server.serve_words for w in rest):
             return []
         return _invocations(found, expanded, rest, environ, local, text, start)
-
-
-def _moved(inv: Invocation, text: str, start: int) -> Invocation:
-    """An invocation found inside `sh -c "..."`: placed at the outer command."""
-    return replace(inv, start=start, line_offset=text.count("\n", 0, start))
 
 
 def _rest(words: Sequence[str], server: Server) -> list[str]:
@@ -747,7 +718,7 @@ def _invocations(
                 open_auth=open_auth,
                 category=server.category,
                 start=start,
-                line_offset=text.count("\n", 0, start) if text else 0,
+                line_offset=0,  # Shell.parse sets it
                 fix=fix,
                 env=dict(environ),
             )

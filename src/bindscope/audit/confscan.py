@@ -65,10 +65,6 @@ TRIGGERS: dict[str, re.Pattern[bytes]] = {
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def _fix_for(inv: cmdline.Invocation, rule: str) -> str:
     if inv.fix:
         return inv.fix
@@ -133,10 +129,35 @@ def scan_procfile(ctx: FileContext) -> ScanResult:
     return ScanResult(hits)
 
 
+# Larger than this, a shell script or compose file is read in a line-level pass: parsing all of
+# a 10 MB file in Python takes seconds, and no hand-written script or compose file is that big.
+LARGE = 1024 * 1024
+MAX_HITS = 1000  # in a large file: a generated file, not a mistake to list line by line
+_SERVER_LINE = re.compile(_SERVER_ALT.decode())
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def scan_shell(ctx: FileContext) -> ScanResult:
     """The whole script, one command after another (exports carry on)."""
+    if len(ctx.text) > LARGE:
+        return _shell_lines(ctx)
     invs = cmdline.Shell().parse(ctx.text)
     return ScanResult(_hits_for(invs, lambda inv: inv.line_offset + 1))
+
+
+def _shell_lines(ctx: FileContext) -> ScanResult:
+    """A large script: only the logical lines that name a server or assign a variable, in order."""
+    shell = cmdline.Shell()
+    hits: list[Hit] = []
+    why = f"large file ({len(ctx.text) // 1024} KB): read line by line"
+    for no, line in _logical_lines(ctx.text):
+        if _SERVER_LINE.search(line):
+            hits.extend(_hits_for(shell.parse(line), lambda _inv, no=no: no))
+            if len(hits) >= MAX_HITS:
+                return ScanResult(hits, fallback=f"{why}, stopped after {MAX_HITS} findings")
+        elif _ENV_LINE.match(line):
+            shell.parse(line)
+    return ScanResult(hits, fallback=why)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -587,8 +608,11 @@ def scan_compose(ctx: FileContext) -> ScanResult:
 
     if "{{" in ctx.text or "{%" in ctx.text:
         return _compose_fallback(ctx, "templated YAML (Jinja/Helm)")
+    if len(ctx.text) > LARGE:
+        return _compose_fallback(ctx, f"large file ({len(ctx.text) // 1024} KB)")
     try:
-        docs = list(yaml.compose_all(ctx.text, Loader=yaml.SafeLoader))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
+        docs = list(yaml.compose_all(ctx.text, Loader=loader))
     except yaml.YAMLError as exc:
         return _compose_fallback(ctx, f"invalid YAML: {str(exc).splitlines()[0]}")
     root = next((d for d in docs if isinstance(d, yaml.MappingNode)), None)
