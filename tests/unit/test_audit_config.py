@@ -960,3 +960,41 @@ def test_large_compose_file_is_read_line_by_line() -> None:
     result = SCANNERS["compose"](FileContext("docker-compose.yml", text, "compose"))
     assert result.fallback.startswith("large file")
     assert found(result) == {(text.count("\n"), "publish-datastore")}
+
+
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [
+        ("gunicorn -c gunicorn.conf.py app:app", {"PORT": "8000"}),
+        ("gunicorn --config=conf/gunicorn.py app:app", {"PORT": "8000"}),
+        ("gunicorn app:app", {"PORT": "8000", "GUNICORN_CMD_ARGS": "--bind 127.0.0.1:8000"}),
+        ("hypercorn -c hypercorn.toml app:app", {}),
+    ],
+)
+def test_a_config_file_decides_the_bind(command: str, env: dict[str, str]) -> None:
+    inv = one(command, env)
+    assert (inv.scope, inv.rule()) == ("unknown", "")
+
+
+def test_config_options_exist_in_the_real_servers() -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bindscope.knowledge.servers import SERVERS
+
+    checked = 0
+    for server in SERVERS:
+        if server.bind is None or not server.bind.config_opts or not server.programs:
+            continue
+        exe = shutil.which(server.programs[0]) or str(Path(sys.executable).with_name(server.programs[0]))
+        if not Path(exe).exists():
+            continue
+        args = [exe, *(server.subcommands[:1] or server.serve_words[:1]), "--help"]
+        help_text = subprocess.run(args, capture_output=True, text=True, timeout=60).stdout
+        for opt in server.bind.config_opts:
+            assert opt in help_text, (server.id, opt)
+        checked += 1
+    if checked == 0:
+        pytest.skip("none of gunicorn, hypercorn, mkdocs is installed (the test extra installs them)")

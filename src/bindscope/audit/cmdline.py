@@ -666,7 +666,9 @@ def _invocations(
             return []  # it must be told where to listen (uWSGI): nothing written, nothing bound
         default = True
         port_env_set = next((v for v in bind.port_env if v in environ), None)
-        if port_env_set and bind.port_env_host:
+        if _values(rest, bind.config_opts) or any(name in environ for name in bind.args_env):
+            binds.append(("$CONFIG", port_text, "config file"))  # what the file says is not known here
+        elif port_env_set and bind.port_env_host:
             binds.append((bind.port_env_host, port_text, f"${port_env_set} set"))
         else:
             binds.append((_default_host(bind), port_text, "default"))

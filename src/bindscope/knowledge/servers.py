@@ -44,6 +44,10 @@ class Bind:
     port_env_host: str | None = None  # host used when a port_env variable is set (gunicorn $PORT: 0.0.0.0)
     code: str = ""  # the call a program makes: 'app.run(host="{host}", port={port})'
     config: tuple[str, ...] = ()  # config files and keys that set host/port
+    # Options that load a config file which may set the host (`gunicorn -c gunicorn.conf.py`):
+    # a written command with one of them and no host option binds what the file says.
+    config_opts: tuple[str, ...] = ()
+    args_env: tuple[str, ...] = ()  # variables that carry more command-line arguments (GUNICORN_CMD_ARGS)
     startup: str = ""  # the line it prints once started (a substring; {host}/{port} filled in)
     in_use: str = ""  # a substring of its message when the port is taken
     banner_before_bind: bool = False  # prints its URL before it binds (not proof of a bind)
@@ -357,6 +361,8 @@ SERVERS: tuple[Server, ...] = (
             port_env=("PORT",),
             port_env_host="0.0.0.0",
             config=("gunicorn.conf.py: bind = ['HOST:PORT']", "GUNICORN_CMD_ARGS"),
+            config_opts=("-c", "--config"),
+            args_env=("GUNICORN_CMD_ARGS",),
             startup="Listening at: http://{host}:{port}",
             in_use="Connection in use",
             verified="gunicorn 27.0.1",
@@ -392,6 +398,7 @@ SERVERS: tuple[Server, ...] = (
             bind_opts=("-b", "--bind"),
             bind_needs_port=False,
             config=("hypercorn.toml: bind = ['HOST:PORT']",),
+            config_opts=("-c", "--config"),
             startup="Running on http://{host}:{port}",
             in_use="Address already in use",
             verified="Hypercorn 0.18.0",
@@ -584,6 +591,7 @@ SERVERS: tuple[Server, ...] = (
             "IPv4 (an IPv6 literal gives an IPv6 socket)",
             bind_opts=("-a", "--dev-addr"),
             config=("mkdocs.yml: dev_addr",),
+            config_opts=("-f", "--config-file"),
             startup="Serving on http://{host}:{port}/",
             in_use="Address already in use",
             verified="mkdocs 1.6.1",
