@@ -59,8 +59,6 @@ BANDIT_RULES = {"bind-all", "bind-all-default", "debug-exposed"}
 SDISTS = ("django", "ansible-core")
 BS, BANDIT, GREP = "bindscope audit --format json", "bandit -r -t B104,B201 -f json -q", "grep -rl (triggers)"
 BS_ALL = "bindscope audit --format json --include-tests"
-BS, BANDIT, GREP = "bindscope audit --format json", "bandit -r -t B104,B201 -f json -q", "grep -rl (triggers)"
-BS_ALL = "bindscope audit --format json --include-tests"
 
 
 def _tool(name: str) -> list[str]:
