@@ -640,3 +640,23 @@ def test_cli_in_process(tmp_path):
     with cwd(tmp_path):
         r = call_cli("audit", "--json", "--no-progress")
     assert r.code == 1 and r.json()["findings"][0]["rule"] == "bind-all"
+
+
+def test_plain_audit_imports_neither_rich_nor_yaml(tmp_path):
+    """A Python-only tree, output piped: rich (terminal output) and yaml (compose files) stay
+    unimported; a compose file brings yaml in."""
+    write(tmp_path, "app.py", FLASK_WILD)
+    code = (
+        "import sys; from bindscope.cli import main; main(['audit', sys.argv[1], '--no-progress']); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'yaml'}), file=sys.stderr)"
+    )
+
+    def heavy(path: Path) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=cli_env(), timeout=60
+        )
+        return proc.stderr.strip().splitlines()[-1]
+
+    assert heavy(tmp_path) == "[]"
+    write(tmp_path, "docker-compose.yml", COMPOSE_DB)
+    assert heavy(tmp_path) == "['yaml']"

@@ -138,3 +138,40 @@ def test_help_anchors_exist_in_rules_md():
         anchors.add(slug)
     anchors |= set(re.findall(r'<a (?:name|id)="([^"]+)"', text))
     assert set(RULES) <= anchors, set(RULES) - anchors
+
+
+def test_progress_bar_draws_on_a_terminal_only_after_its_delay():
+    """On a real pseudo-terminal: nothing during the first second, then a rich bar with the
+    count of files, removed on close."""
+    import os
+    import select
+
+    from bindscope.render.audit import ProgressBar
+
+    def drain(fd: int) -> bytes:
+        data = b""
+        while select.select([fd], [], [], 0.2)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    master, slave = os.openpty()
+    out = os.fdopen(slave, "w", encoding="utf-8")
+    try:
+        bar = ProgressBar(out)
+        bar(1, 500)
+        out.flush()
+        assert drain(master) == b""  # a fast scan never shows it
+        bar.DELAY = 0.0
+        for done in range(2, 501):
+            bar(done, 500)
+        bar.close()
+        out.flush()
+        shown = drain(master).decode("utf-8", "replace")
+    finally:
+        out.close()
+        os.close(master)
+    assert "auditing" in shown
+    assert "/500" in shown
