@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+python manage.py migrate --noinput
+exec gunicorn -b 0.0.0.0:8000 --workers 3 config.wsgi

@@ -1,0 +1,3 @@
+#!/bin/sh
+. venv/bin/activate
+waitress-serve --port=8080 --threads=8 myapp:app
