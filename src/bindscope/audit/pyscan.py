@@ -15,8 +15,7 @@ is unset: reported, naming the variable), f-strings, `+`, `%` and `.format` for 
 attributes of a settings object built from a class of the module (`settings = Settings()`;
 pydantic `Field(default)` too), argparse `add_argument(default=)` reaching `args.X`, click
 `@click.option(default=)` and typer `typer.Option(default)` / plain parameter defaults reaching
-a sink. Anything else is unknown,
-and an unknown host is never a finding (precision first).
+a sink. Anything else is unknown, and an unknown host is never a finding (precision first).
 
 Decisions (the corpus labels follow them):
 - Reported line: the first line of the sink call (`app.run(`, `serve(`, `sock.bind(`); for
