@@ -337,6 +337,34 @@ def test_tuple_unpacking_class_attribute_and_dict() -> None:
     assert found(src) == [("bind-all", 12), ("bind-all", 14), ("bind-all", 16)]
 
 
+def test_settings_object_of_a_class_in_the_module() -> None:
+    src = pos(
+        """
+        import uvicorn
+        from pydantic import Field
+        from pydantic_settings import BaseSettings
+
+
+        class Settings(BaseSettings):
+            host: str = "0.0.0.0"
+            port: int = 8000
+            admin_host: str = Field("0.0.0.0", description="admin UI")
+
+
+        settings = Settings()
+        local = Settings(host="127.0.0.1")
+        uvicorn.run("app:app", host=settings.host, port=settings.port)
+        uvicorn.run("app:app", host=local.host)
+        uvicorn.run("admin:app", host=settings.admin_host, port=9000)
+        """,
+        "main.py",
+    )
+    hits = run(src, "main.py").hits
+    assert [(h.rule, h.line, h.data["port"]) for h in hits] == [("bind-all", 14, 8000), ("bind-all", 16, 9000)]
+    assert "Settings.host" in hits[0].message
+    assert hits[0].fix == 'host: str = "127.0.0.1"   (line 7)'
+
+
 ARGPARSE = pos(
     """
     import argparse

@@ -12,9 +12,10 @@ literals, names (the last assignment before the use in the same scope, else the 
 scope's last), tuple unpacking, class attributes, dict literals, `os.getenv`/`os.environ.get`/
 `env(..., default=)`/decouple `config(..., default=)` (the default is what runs when the variable
 is unset: reported, naming the variable), f-strings, `+`, `%` and `.format` for "host:port",
-argparse `add_argument(default=)` reaching `args.X`, click `@click.option(default=)` and typer
-`typer.Option(default)` / plain parameter defaults reaching a sink. Anything else is unknown,
-and an unknown host is never a finding (precision first).
+attributes of a settings object built from a class of the module (`settings = Settings()`;
+pydantic `Field(default)` too), argparse `add_argument(default=)` reaching `args.X`, click
+`@click.option(default=)` and typer `typer.Option(default)` / plain parameter defaults reaching
+a sink. Anything else is unknown, and an unknown host is never a finding (precision first).
 
 Decisions (the corpus labels follow them):
 - Reported line: the first line of the sink call (`app.run(`, `serve(`, `sock.bind(`); for
@@ -888,19 +889,45 @@ class _Eval:
     def _attribute(self, node: ast.Attribute, scope: _Scope, d: int) -> _Val:
         base = node.value
         if isinstance(base, ast.Name):
-            cls = self.mod.classes.get(base.id)
-            if cls is not None and base.id not in self.mod.imports:
-                entries = cls.names.get(node.attr)
-                last = max(entries, key=lambda e: e[0]) if entries else None
-                if last is not None and last[1] is not None:
-                    return self.ev(last[1], cls, d)
-                return _unknown()
+            if base.id in self.mod.classes and base.id not in self.mod.imports:
+                return self._class_attr(base.id, node.attr, d)
+            found = self.lookup(base.id, scope, node.lineno)
+            made = found[0] if found is not None and found[2] == "assign" else None
+            if (
+                isinstance(made, ast.Call)
+                and isinstance(made.func, ast.Name)
+                and made.func.id in self.mod.classes
+                and made.func.id not in self.mod.imports
+            ):  # settings = Settings(); settings.host: the class default unless passed here
+                for k in made.keywords:
+                    if k.arg == node.attr:
+                        return self.ev(k.value, found[1], d) if found is not None else _unknown()
+                v = self._class_attr(made.func.id, node.attr, d)
+                if v.known and not v.env:
+                    v.via = f"the default of {made.func.id}.{node.attr}"
+                return v
             if node.attr in self.mod.argparse and self._is_namespace(base, scope):
                 default, where, option = self.mod.argparse[node.attr]
                 v = self.ev(default, where, d) if default is not None else _Val(None)
                 v.via = f"the {option} default"
                 return v
         return _unknown()
+
+    def _class_attr(self, cls_name: str, attr: str, d: int) -> _Val:
+        """A class-level attribute of a class of this module (`HOST = ...`, pydantic `host: str =
+        Field("0.0.0.0")`)."""
+        cls = self.mod.classes[cls_name]
+        entries = cls.names.get(attr)
+        last = max(entries, key=lambda e: e[0]) if entries else None
+        if last is None or last[1] is None:
+            return _unknown()
+        value = last[1]
+        if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "Field":
+            kws = {k.arg: k.value for k in value.keywords if k.arg}
+            value = kws.get("default", value.args[0] if value.args else None)
+            if value is None:
+                return _unknown()
+        return self.ev(value, cls, d)
 
     def _is_namespace(self, name: ast.Name, scope: _Scope) -> bool:
         found = self.lookup(name.id, scope, name.lineno)
