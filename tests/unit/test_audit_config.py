@@ -117,6 +117,12 @@ def test_server_binds(command: str, server: str, host: str, port: int, rule: str
     assert (inv.server, inv.host, inv.port, inv.rule()) == (server, host, port, rule)
 
 
+def test_jupyter_open_fix_keeps_the_token() -> None:
+    inv = one("jupyter lab --ip=0.0.0.0 --ServerApp.token '' --no-browser")
+    assert inv.open_auth == "--ServerApp.token=''"
+    assert inv.fix == "jupyter lab --ip 127.0.0.1 --no-browser"
+
+
 def test_effective_hosts_come_from_the_knowledge_table() -> None:
     assert one("gunicorn app:app").effective_host == "127.0.0.1"
     assert one("gunicorn app:app", {"PORT": "5000"}).effective_host == "0.0.0.0"

@@ -591,6 +591,20 @@ def _values(rest: Sequence[str], opts: Sequence[str]) -> list[tuple[str, str]]:
 _ADDRPORT = re.compile(r"^(?:(\[[^\]]*\]|[^:\[\]]+):)?(\d+|\$\w+|\$\{[^}]*\})$")
 
 
+def _without(words: Sequence[str], opts: Sequence[str]) -> list[str]:
+    """`words` without `OPT VALUE` / `OPT=VALUE` of `opts` (the empty token, in a fix)."""
+    out: list[str] = []
+    skip = False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in opts:
+            skip = True
+        elif not any(w.startswith(o + "=") for o in opts):
+            out.append(w)
+    return out
+
+
 def _default_host(bind: Bind) -> str:
     if bind.host == ALL:
         return "*"
@@ -699,7 +713,7 @@ def _invocations(
         fix_port: int | str = port if port is not None else (ptext or (bind.port or 8000))
         fix = ""
         if scope in ("all", "specific"):
-            f = bind_fix(found, words, LOCAL_HOST, fix_port)
+            f = bind_fix(found, _without(words, server.auth_off_opts) if open_auth else words, LOCAL_HOST, fix_port)
             # `'127.0.0.1:$PORT'` -> `127.0.0.1:$PORT`: the variable must still expand
             fix = re.sub(r"'([\w.:\[\]${}()-]+)'", r"\1", f.text) if f is not None else ""
         out.append(
