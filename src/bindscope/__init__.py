@@ -22,6 +22,7 @@ _API = {
     "probe": "api",
     "plan_share": "api",
     "share": "api",
+    "audit": "api",
     "parse_target": "addr",
     "BindscopeError": "errors",
     "Snapshot": "model",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .analyze.probeclass import ProbeReport, ScanReport
     from .analyze.share import SharePlan
     from .analyze.urls import UrlReport
+    from .audit.engine import AuditReport
     from .sharing import Share
 
 
@@ -440,3 +441,19 @@ def share(
         raise BindscopeError("header timeout must be more than 0 seconds")
     plan = plan_share(port, **options)
     return start(plan, log=log or (lambda _event: None), token=token, header_timeout=header_timeout)
+
+
+def audit(
+    paths: Iterable[str] | str = (".",),
+    *,
+    fail_on: str | None = None,
+    include_tests: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Scan files and directories for exposure mistakes (docs/audit.md): `.findings` sorted by
+    path and line, `.files_skipped` with reasons, `.exit_code` (1 when a finding is at `fail_on`
+    or above). `fail_on` and `include_tests` override `[tool.bindscope]` in pyproject.toml."""
+    from .audit.engine import audit as run
+
+    targets = [paths] if isinstance(paths, str) else paths
+    return run(targets, fail_on=fail_on, include_tests=include_tests, progress=progress)

@@ -190,6 +190,29 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the plan and exit (with --from: plan for a recorded machine)"
     )
 
+    sp = sub.add_parser(
+        "audit",
+        help="scan code and config for exposure mistakes: servers on every interface, published datastores, "
+        "debug servers",
+        description="Scan code and config (Python, Procfile, shell, Dockerfile, compose, Makefile, systemd, "
+        "uwsgi.ini, nginx) for servers bound to every interface, debug servers reachable beyond this machine, "
+        "and container ports published on every host address. Exit 0 when no finding is at or above "
+        "--fail-on, 1 when one is, 2 on bad input. Docs: docs/audit.md, rules: docs/RULES.md.",
+    )
+    sp.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to scan (default: .)")
+    sp.add_argument("--format", choices=("text", "json", "sarif"), help="output format (default: text)")
+    sp.add_argument("--json", action="store_true", help="the same as --format json (schema: docs/JSON.md)")
+    sp.add_argument(
+        "--fail-on",
+        choices=("info", "low", "medium", "high", "critical"),
+        metavar="LEVEL",
+        help="exit 1 when a finding is at LEVEL or above: info, low, medium, high, critical "
+        "(default: low, or fail-on in [tool.bindscope])",
+    )
+    sp.add_argument("--include-tests", action="store_true", help="also report findings under tests/ and test/")
+    sp.add_argument("-v", "--verbose", action="store_true", help="list skipped files and directories with reasons")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal)")
+
     sp = common(sub.add_parser("snapshot", help="write this machine's facts as JSON (for --from)"), snapshot=False)
     sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     sp.add_argument("--no-listeners", action="store_true", help="leave listening sockets out")
@@ -298,7 +321,34 @@ def _print_json_lines(lines: Iterable[str]) -> None:
     sys.stdout.write("\n]\n")
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from . import api
+    from .errors import BindscopeError
+    from .render import audit as view
+
+    if args.json and args.format not in (None, "json"):
+        raise BindscopeError(f"--json and --format {args.format} do not go together")
+    fmt = "json" if args.json else args.format or "text"
+    bar = None if args.no_progress or not sys.stderr.isatty() else view.ProgressBar(sys.stderr)
+    try:
+        report = api.audit(
+            args.paths or ["."], fail_on=args.fail_on, include_tests=args.include_tests or None, progress=bar
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if fmt == "json":
+        sys.stdout.write(view.to_json(report))
+    elif fmt == "sarif":
+        sys.stdout.write(view.to_sarif(report))
+    else:
+        view.text(report, sys.stdout, verbose=args.verbose)
+    return report.exit_code
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "audit":
+        return _audit(args)
     if args.command == "ls":
         # ls builds ~10 objects per socket (100,000 for 10,000 sockets) and no garbage cycles: the
         # cycle collector would walk them all again and again for nothing. main() restores it.

@@ -38,7 +38,7 @@ class Fix:
         return f"{self.text}   ({self.where})" if self.where else self.text
 
 
-def host_for_bind(host: str, port: int) -> str:
+def host_for_bind(host: str, port: int | str) -> str:
     """HOST:PORT as a bind option wants it ([::1]:8000 for IPv6)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -94,7 +94,7 @@ def _take(words: list[str], start: int, opts: Sequence[str]) -> tuple[int, str, 
     return found
 
 
-def _rewrite(words: list[str], start: int, server: Server, bind: Bind, host: str, port: int) -> list[str]:
+def _rewrite(words: list[str], start: int, server: Server, bind: Bind, host: str, port: int | str) -> list[str]:
     words = list(words)
     if bind.lan_flag:
         for flag in bind.lan_flag:
@@ -129,9 +129,10 @@ def _rewrite(words: list[str], start: int, server: Server, bind: Bind, host: str
     return words
 
 
-def bind_fix(detected: Detected | None, cmdline: Sequence[str], host: str, port: int) -> Fix | None:
+def bind_fix(detected: Detected | None, cmdline: Sequence[str], host: str, port: int | str) -> Fix | None:
     """How to restart the server so it binds `host` (LAN_HOST for "my LAN", LOCAL_HOST for
-    "this machine only"), or None when bindscope does not know the server."""
+    "this machine only"), or None when bindscope does not know the server. `port` may be
+    symbolic (`$PORT`, for audit's fixes of written command lines)."""
     if detected is None:
         return None
     server = detected.server

@@ -11,3 +11,22 @@ Layout (one owner per module):
 - confscan.py    scanners for the non-Python kinds (they call cmdline.py)
 - link.py        the project pass: Dockerfile <-> compose by build context, nginx upstreams
 """
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+
+class _CallableModule(types.ModuleType):
+    """`bindscope.audit(...)` is the API function (api.audit); once this package is imported,
+    Python binds the name `bindscope.audit` to the package instead, so the package calls it too."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from ..api import audit
+
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -13,12 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..analyze.nginxconf import INCLUDE, PASS, SERVER, UPSTREAM, hostport, strip_comments
+
 _NGINX_DEFAULTS = ("/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf", "/usr/local/etc/nginx/nginx.conf")
 _CADDY_DEFAULTS = ("/etc/caddy/Caddyfile",)
-_PASS = re.compile(r"\b(proxy_pass|uwsgi_pass|fastcgi_pass|grpc_pass|scgi_pass)\s+([^;\s]+)\s*;")
-_UPSTREAM = re.compile(r"\bupstream\s+([\w.-]+)\s*\{([^}]*)\}", re.S)
-_SERVER = re.compile(r"\bserver\s+([^;\s]+)[^;]*;")
-_INCLUDE = re.compile(r"^\s*include\s+([^;]+);", re.M)
+_INCLUDE = INCLUDE
+_PASS, _UPSTREAM, _SERVER = PASS, UPSTREAM, SERVER
+_strip_comments, _hostport = strip_comments, hostport
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,6 @@ class Upstream:
     target: str  # as written: http://127.0.0.1:8000, unix:/run/app.sock, app_servers
     addresses: tuple[str, ...]  # host:port after resolving an upstream block's servers
     file: str
-
-
-def _strip_comments(text: str) -> str:
-    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
 
 
 def _nginx_files(main: str, limit: int = 200) -> list[tuple[str, str]]:
@@ -56,11 +53,6 @@ def _nginx_files(main: str, limit: int = 200) -> list[tuple[str, str]]:
                 pattern = os.path.join(base, pattern)
             todo.extend(sorted(glob.glob(pattern)))
     return out
-
-
-def _hostport(target: str) -> str:
-    text = re.sub(r"^[a-z]+://", "", target)
-    return text.split("/", 1)[0]
 
 
 def nginx_upstreams(cmdline: Sequence[str] = ()) -> tuple[list[Upstream], str | None]:

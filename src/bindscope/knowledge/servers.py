@@ -43,7 +43,12 @@ class Bind:
     port_env: tuple[str, ...] = ()
     port_env_host: str | None = None  # host used when a port_env variable is set (gunicorn $PORT: 0.0.0.0)
     code: str = ""  # the call a program makes: 'app.run(host="{host}", port={port})'
+    code_host: str | None = None  # default host of that call when it differs from `host` (aiohttp run_app)
     config: tuple[str, ...] = ()  # config files and keys that set host/port
+    # Options that load a config file which may set the host (`gunicorn -c gunicorn.conf.py`):
+    # a written command with one of them and no host option binds what the file says.
+    config_opts: tuple[str, ...] = ()
+    args_env: tuple[str, ...] = ()  # variables that carry more command-line arguments (GUNICORN_CMD_ARGS)
     startup: str = ""  # the line it prints once started (a substring; {host}/{port} filled in)
     in_use: str = ""  # a substring of its message when the port is taken
     banner_before_bind: bool = False  # prints its URL before it binds (not proof of a bind)
@@ -68,6 +73,11 @@ class Server:
     debug_always: bool = False  # the server is a debugger by design (runserver_plus)
     debug_note: str = ""  # what the debug warning says
     bind: Bind | None = None  # defaults and how to set host/port; None when not known
+    # A written command line (audit) serves only when one of these words follows the program
+    # (`flask run` serves, `flask db upgrade` does not); empty: any invocation serves.
+    serve_words: tuple[str, ...] = ()
+    # Options that switch authentication off when given an empty value (`--ServerApp.token=''`).
+    auth_off_opts: tuple[str, ...] = ()
     app_server: bool = False  # a production app server that belongs behind a reverse proxy
     proxy: bool = False  # a reverse proxy (nginx, caddy, ...)
 
@@ -79,7 +89,7 @@ _JUPYTER = Bind(
     LOCALHOST,
     8888,
     "every address `localhost` resolves to (127.0.0.1 and ::1)",
-    host_opts=("--ip", "--ServerApp.ip"),
+    host_opts=("--ip", "--ServerApp.ip", "--NotebookApp.ip"),
     port_opts=("--port", "--ServerApp.port"),
     port_env=("JUPYTER_PORT",),
     config=("jupyter_server_config.py: c.ServerApp.ip / c.ServerApp.port",),
@@ -88,6 +98,10 @@ _JUPYTER = Bind(
     lan_note="anyone with the token runs code as you: keep the token, and prefer `bindscope share`",
     verified="jupyter_server 2.21.1",
 )
+
+# An empty token turns Jupyter's authentication off (jupyter_server 2: IdentityProvider.token,
+# ServerApp.token; notebook < 7: NotebookApp.token; JupyterLab < 3: LabApp.token).
+_JUPYTER_TOKEN_OPTS = ("--IdentityProvider.token", "--ServerApp.token", "--NotebookApp.token", "--LabApp.token")
 
 # Order matters: the first match wins, so the specific (runserver_plus, fastapi) precede
 # the general (django runserver, uvicorn, python).
@@ -194,6 +208,7 @@ SERVERS: tuple[Server, ...] = (
         programs=("jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyter-nbclassic"),
         modules=("jupyterlab", "notebook", "jupyter_server", "nbclassic"),
         bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server(
         "jupyter",
@@ -202,9 +217,16 @@ SERVERS: tuple[Server, ...] = (
         programs=("jupyter",),
         subcommands=("lab", "notebook", "server", "nbclassic"),
         bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server(
-        "jupyter", "Jupyter", NOTEBOOK, modules=("jupyter",), subcommands=("lab", "notebook", "server"), bind=_JUPYTER
+        "jupyter",
+        "Jupyter",
+        NOTEBOOK,
+        modules=("jupyter",),
+        subcommands=("lab", "notebook", "server"),
+        bind=_JUPYTER,
+        auth_off_opts=_JUPYTER_TOKEN_OPTS,
     ),
     Server("jupyter-kernel", "Jupyter kernel", NOTEBOOK, modules=("ipykernel_launcher", "ipykernel")),
     # -- web servers and frameworks ---------------------------------------------------------
@@ -289,6 +311,7 @@ SERVERS: tuple[Server, ...] = (
         debug_flags=("--debug", "--debugger"),
         debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
         debug_note="the Werkzeug debugger runs code typed into its error page",
+        serve_words=("run",),
         bind=Bind(
             "127.0.0.1",
             5000,
@@ -339,6 +362,8 @@ SERVERS: tuple[Server, ...] = (
             port_env=("PORT",),
             port_env_host="0.0.0.0",
             config=("gunicorn.conf.py: bind = ['HOST:PORT']", "GUNICORN_CMD_ARGS"),
+            config_opts=("-c", "--config"),
+            args_env=("GUNICORN_CMD_ARGS",),
             startup="Listening at: http://{host}:{port}",
             in_use="Connection in use",
             verified="gunicorn 27.0.1",
@@ -374,6 +399,7 @@ SERVERS: tuple[Server, ...] = (
             bind_opts=("-b", "--bind"),
             bind_needs_port=False,
             config=("hypercorn.toml: bind = ['HOST:PORT']",),
+            config_opts=("-c", "--config"),
             startup="Running on http://{host}:{port}",
             in_use="Address already in use",
             verified="Hypercorn 0.18.0",
@@ -480,6 +506,7 @@ SERVERS: tuple[Server, ...] = (
             host_opts=("--hostname", "-H"),
             port_opts=("--port", "-P"),
             code='web.run_app(app, host="{host}", port={port})',
+            code_host=ALL,
             startup="Running on http://{host}:{port}",
             in_use="address already in use",
             verified="aiohttp 3.14.5",
@@ -524,6 +551,7 @@ SERVERS: tuple[Server, ...] = (
         "Streamlit",
         programs=("streamlit",),
         modules=("streamlit",),
+        serve_words=("run", "hello"),
         bind=Bind(
             ALL,
             8501,
@@ -565,6 +593,7 @@ SERVERS: tuple[Server, ...] = (
             "IPv4 (an IPv6 literal gives an IPv6 socket)",
             bind_opts=("-a", "--dev-addr"),
             config=("mkdocs.yml: dev_addr",),
+            config_opts=("-f", "--config-file"),
             startup="Serving on http://{host}:{port}/",
             in_use="Address already in use",
             verified="mkdocs 1.6.1",
