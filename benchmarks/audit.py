@@ -295,11 +295,11 @@ def speed(out, runs: int, cache: Path) -> None:
     )
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med[BS]
-    print(f"{'command':<38}{'median s':>10}{'p90 s':>9}{'ratio':>8}{'cpu s':>8}", file=out)
+    print(f"{'command':<48}{'median s':>10}{'p90 s':>9}{'ratio':>8}{'cpu s':>8}", file=out)
     for name, v in times.items():
         p90 = sorted(v)[max(0, round(0.9 * len(v)) - 1)]
         ratio = med[name] / base
-        print(f"{name:<38}{med[name]:>10.3f}{p90:>9.3f}{ratio:>7.2f}x{statistics.median(cpu[name]):>8.2f}", file=out)
+        print(f"{name:<48}{med[name]:>10.3f}{p90:>9.3f}{ratio:>7.2f}x{statistics.median(cpu[name]):>8.2f}", file=out)
     for name in (BS, BS_ALL):
         faster = med[BANDIT] / med[name]
         floor = med[name] / med[GREP]
