@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -264,8 +263,9 @@ def test_hostile_tree(tmp_path):
     assert len(report.findings) == len(found)
 
 
-def test_unreadable_file_is_skipped_with_the_reason():
+def test_unreadable_file_is_skipped_with_the_reason(request):
     # not under pytest's tmp_path: its parents are private to root, and the audit may run as nobody
+    nobody = request.getfixturevalue("nobody_python") if os.geteuid() == 0 else None
     with tempfile.TemporaryDirectory(prefix="bs-audit-") as tmp:
         os.chmod(tmp, 0o755)
         root = Path(tmp) / "proj"
@@ -274,7 +274,7 @@ def test_unreadable_file_is_skipped_with_the_reason():
         write(root, "locked/inner.py", FLASK_WILD)
         (root / "locked").chmod(0)
         try:
-            skipped, dirs, found = _audit_unprivileged(root)
+            skipped, dirs, found = _audit_unprivileged(root, nobody)
         finally:
             (root / "locked").chmod(0o755)
     assert skipped == {"secret.py": "unreadable: Permission denied"}
@@ -282,20 +282,21 @@ def test_unreadable_file_is_skipped_with_the_reason():
     assert found == {("app.py", "bind-all")}
 
 
-def _audit_unprivileged(root: Path) -> tuple[dict[str, str], dict[str, str], set[tuple[str, str]]]:
+def _audit_unprivileged(
+    root: Path, nobody: tuple[list[str], dict[str, str]] | None
+) -> tuple[dict[str, str], dict[str, str], set[tuple[str, str]]]:
     if os.geteuid() != 0:
         with cwd(root):
             report = audit()
         return dict(report.files_skipped), dict(report.dirs_skipped), {(f.path, f.rule) for f in report.findings}
-    if shutil.which("setpriv") is None:
-        pytest.skip("root reads every file, and setpriv (util-linux) is missing to drop privileges")
-    # root reads everything: run the real CLI as nobody
+    assert nobody is not None
+    prefix, env = nobody  # root reads everything: run the real CLI as nobody (tests/conftest.py)
     proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *AUDIT, "--json"],
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *prefix, "audit", "--json"],
         cwd=root,
         capture_output=True,
         text=True,
-        env=cli_env(HOME="/nonexistent", PYTHONDONTWRITEBYTECODE="1"),
+        env=env,
         timeout=120,
     )
     assert proc.returncode == 1, proc.stderr
