@@ -14,8 +14,9 @@ from ..audit.engine import AuditReport
 from ..audit.model import SEVERITIES, AuditFinding
 from ..audit.rules import RULES
 
-# Where docs/ is published: SARIF wants absolute helpUri values (reportingDescriptor.helpUri).
-DOCS_BASE = "https://github.com/bindscope/bindscope/blob/main/docs/"
+# bindscope has no published docs site yet, and SARIF's helpUri/informationUri must be absolute:
+# they are left out (both optional) rather than pointed at an invented address; the help text
+# names the section of docs/RULES.md.
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub code scanning ranks security alerts by this property (a CVSS-like score, as a string)
@@ -134,10 +135,9 @@ def sarif(report: AuditReport) -> dict[str, Any]:
                 "id": rid,
                 "name": "".join(w.capitalize() for w in rid.split("-")),
                 "shortDescription": {"text": title},
-                "helpUri": f"{DOCS_BASE}RULES.md#{rid}",
                 "help": {
                     "text": f"{title}. See docs/RULES.md#{rid} for a bad and a good example.",
-                    "markdown": f"**{title}**. See [docs/RULES.md#{rid}]({DOCS_BASE}RULES.md#{rid}).",
+                    "markdown": f"**{title}**. See `docs/RULES.md#{rid}` for a bad and a good example.",
                 },
                 "defaultConfiguration": {"level": SARIF_LEVEL[severity]},
                 "properties": {
@@ -183,7 +183,6 @@ def sarif(report: AuditReport) -> dict[str, Any]:
                     "driver": {
                         "name": "bindscope",
                         "version": __version__,
-                        "informationUri": f"{DOCS_BASE}audit.md",
                         "rules": rules,
                     }
                 },
