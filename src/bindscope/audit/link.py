@@ -182,7 +182,7 @@ def link(hits: list[tuple[str, Hit]], facts: list[tuple[str, Fact]]) -> list[tup
                     replace(
                         hit,
                         severity="info",
-                        message=hit.message + f" (inside the image {image} builds;" + _NOT_PUBLISHED[2:],
+                        message=hit.message + f" (inside the image that {image} builds;{_NOT_PUBLISHED_TAIL}",
                     ),
                 )
             )
@@ -192,23 +192,30 @@ def link(hits: list[tuple[str, Hit]], facts: list[tuple[str, Fact]]) -> list[tup
     return _proxy_bypass(out, services, upstreams)
 
 
-_NOT_PUBLISHED = " (inside the image; this project does not publish it beyond loopback)"
+_NOT_PUBLISHED_TAIL = " this project does not publish it beyond loopback)"
+_NOT_PUBLISHED = " (inside the image;" + _NOT_PUBLISHED_TAIL
 
 
 def _escalate(hit: Hit, pub: _Publish, image: str = "") -> Hit:
-    inside = f" (in the image {image} builds)" if image else ""
+    inside = f" (in the image that {image} builds)" if image else ""
+    publish = f"publish it on loopback only in {pub.path}: " + (
+        "drop network_mode: host" if pub.host_network else f'"127.0.0.1:{pub.published or pub.target}:{pub.target}"'
+    )
+    # Inside a container the wide bind is right: a published port arrives on the container's
+    # own interface, never on its loopback. What exposes it is how the port is published.
+    if hit.rule in _WILDCARD_RULES:
+        fix = f"{publish} (keep the wide bind inside the container: a published port does not reach its loopback)"
+    elif hit.rule == "debug-exposed":
+        fix = f"switch the debug mode off in the image, and {publish}"
+    elif hit.rule == "jupyter-open":
+        fix = f"set a token or password (drop the empty token), and {publish}"
+    else:
+        fix = f"{hit.fix}; or {publish}"
     return replace(
         hit,
         severity=None,
         message=f"{hit.message}{inside}; published beyond this machine by {pub.where()}",
-        fix=(
-            f"{hit.fix}; or publish it on loopback only in {pub.path}: "
-            + (
-                "drop network_mode: host"
-                if pub.host_network
-                else f'"127.0.0.1:{pub.published or pub.target}:{pub.target}"'
-            )
-        ),
+        fix=fix,
     )
 
 
