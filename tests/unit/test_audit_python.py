@@ -130,6 +130,20 @@ def test_explicit_lan_ip_is_not_bind_all() -> None:
         ("from waitress import serve\nserve(app, host='0.0.0.0', port=8080)\n", 2, "waitress", "0.0.0.0", 8080),
         ("from waitress import serve\nserve(app, listen='*:8080')\n", 2, "waitress", "*", 8080),
         ("import waitress\nwaitress.serve(app, listen='0.0.0.0:6543')\n", 2, "waitress", "0.0.0.0", 6543),
+        (  # a sink imported under another name
+            "from waitress import serve as run_waitress\nrun_waitress(app, listen='0.0.0.0:6543')\n",
+            2,
+            "waitress",
+            "0.0.0.0",
+            6543,
+        ),
+        (
+            "from http.server import ThreadingHTTPServer as S\nS(('0.0.0.0', 8000), H).serve_forever()\n",
+            2,
+            "http.server",
+            "0.0.0.0",
+            8000,
+        ),
         ("from bottle import run\nrun(host='0.0.0.0', port=8080)\n", 2, "bottle", "0.0.0.0", 8080),
         (
             "from sanic import Sanic\napp = Sanic('x')\napp.run(host='0.0.0.0', port=8000)\n",

@@ -430,6 +430,7 @@ def _walk(tree: ast.Module, mod: _Module) -> None:
     mod.top = list(tree.body)
     leaves = _LEAVES
     calls = mod.calls
+    renamed: list[tuple[ast.Call, _Scope]] = []  # f(...) calls: a sink imported under another name?
     stack: list[tuple[ast.AST, _Scope]] = [(n, mod.module_scope) for n in tree.body]
     pop, push = stack.pop, stack.append
     while stack:
@@ -443,6 +444,8 @@ def _walk(tree: ast.Module, mod: _Module) -> None:
                 calls.append((node, scope))  # type: ignore[arg-type]
             elif fname == "add_argument":
                 _argparse(node, scope, mod)  # type: ignore[arg-type]
+            elif ft is ast.Name:
+                renamed.append((node, scope))  # type: ignore[arg-type]
         elif t is ast.Attribute:
             if node.attr in ("IP_ADD_MEMBERSHIP", "IPV6_JOIN_GROUP"):  # type: ignore[attr-defined]
                 mod.multicast = True
@@ -504,6 +507,12 @@ def _walk(tree: ast.Module, mod: _Module) -> None:
                         push((item, scope))
             elif value is not None and type(value) not in leaves and isinstance(value, ast.AST):
                 push((value, scope))
+    # `from waitress import serve as waitress_serve`: the imports are known only after the walk
+    for node, scope in renamed:
+        target = mod.imports.get(node.func.id, "")  # type: ignore[attr-defined]
+        name = target.rsplit(".", 1)[-1]
+        if target and (name in _CALL_NAMES or name.endswith("Server")):
+            calls.append((node, scope))
 
 
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: _Scope, push: Any) -> None:
