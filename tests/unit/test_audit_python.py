@@ -1082,3 +1082,26 @@ def test_wide_hosts_mean_every_interface_on_this_machine() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((host, 0))
             assert s.getsockname()[0] == "0.0.0.0", host
+
+
+def test_a_parameter_defaulting_to_none_is_the_callers_choice() -> None:
+    # asyncio/streams.py: start_server(cb, host=None, port=None) passes host on to create_server
+    assert (
+        found(
+            """
+        async def start_server(cb, host=None, port=None, **kwds):
+            loop = events.get_running_loop()
+            return await loop.create_server(factory, host, port, **kwds)
+        """
+        )
+        == []
+    )
+    # a real default still counts
+    assert found(
+        """
+        import uvicorn
+
+        def main(host="0.0.0.0", port=8000):
+            uvicorn.run("app:app", host=host, port=port)
+        """
+    ) == [("bind-all", 4)]

@@ -732,6 +732,10 @@ class _Eval:
                 v.via = f"the default of option {name}"
                 v.env = _const_str(kws.get("envvar")) or v.env
                 return v
+        if isinstance(default, ast.Constant) and default.value is None:
+            # `def start_server(cb, host=None, port=None)` passing host on: the caller decides
+            # (asyncio.start_server in the standard library), so nothing is known here
+            return _unknown()
         v = self.ev(default, where.parent or where, d)
         if v.known and not v.via:
             v.via = f"the default of parameter {name}"
