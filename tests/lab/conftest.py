@@ -77,6 +77,9 @@ for s in socks:
     sel.register(s, selectors.EVENT_READ)
 deadline = time.monotonic() + 600
 while time.monotonic() < deadline and os.getppid() == parent:
+    if sys.argv[2:] == ["no-accept"]:  # connections wait in the backlog, unanswered
+        time.sleep(0.2)
+        continue
     for key, _ in sel.select(0.2):  # accept and close: a full backlog would look like a filter
         try:
             key.fileobj.accept()[0].close()
@@ -385,11 +388,15 @@ class Lab:
                     return log.read_text(errors="replace")
         return ""
 
-    def hold(self, host: str, sockets: Iterable[tuple[str, int, bool | None]], timeout: float = 10) -> subprocess.Popen:
+    def hold(
+        self, host: str, sockets: Iterable[tuple[str, int, bool | None]], timeout: float = 10, *, accept: bool = True
+    ) -> subprocess.Popen:
         """Hold listening TCP sockets (address, port, v6only-or-None) in the host; returns once all listen.
-        The holder accepts and closes every connection, so its backlog never fills."""
+        The holder accepts and closes every connection, so its backlog never fills; with
+        accept=False it never accepts (a server that hangs: connects succeed, nothing answers)."""
         sockets = [list(s) for s in sockets]
-        proc = self.spawn(host, [sys.executable, "-I", "-c", HOLDER, json.dumps(sockets)])
+        argv = [sys.executable, "-I", "-c", HOLDER, json.dumps(sockets), *([] if accept else ["no-accept"])]
+        proc = self.spawn(host, argv)
         self.wait_ready(proc, f"holder {sockets} in {host}", timeout=timeout)
         return proc
 

@@ -461,7 +461,7 @@ def test_probe_ports_http_check(lab):
     """--http on open ports: http.server answers 200; a holder that never accepts answers nothing."""
     base = lab.port(count=3)
     _http_server(lab, "0.0.0.0", base)
-    lab.hold("laptop", [("0.0.0.0", base + 1, None)])
+    lab.hold("laptop", [("0.0.0.0", base + 1, None)], accept=False)
     data = _probe(lab, "phone", LAPTOP4, "--ports", f"{base},{base + 1},{base + 2}", "--http", expect_rc=0)
     [a] = data["addresses"]
     apps = {p["port"]: p["app"] for p in a["open"]}
