@@ -200,3 +200,14 @@ def test_script_without_a_matching_line_keeps_the_generic_fix():
     f = next(x for x in d.findings if x.id == "loopback-only")
     assert "line" not in f.fix[0]
     assert d.to_dict()["findings"][0]["fix_code"] is None
+
+
+def test_call_over_several_lines_gets_the_host_on_the_keyword_line():
+    text = "import uvicorn\nuvicorn.run(\n    'm:app',\n    port=8001,\n)\n"
+    fix = code_fix(Script(1, "main.py", "/srv/main.py", text), "127.0.0.1", 8001, "0.0.0.0")
+    assert fix is not None and fix.edit.line == 4
+    assert fix.edit.new == '    host="0.0.0.0", port=8001,'
+    assert "part of the call on line 2" in fix.fix
+    fixed = _apply(text, fix.edit.line, fix.edit.old, fix.edit.new)
+    (after,) = binds(fixed)
+    assert (after.host, after.port) == ("0.0.0.0", 8001)

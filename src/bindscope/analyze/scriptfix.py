@@ -134,6 +134,11 @@ def code_fix(
     evidence = f"{script.shown} line {sink.line} starts {sink.label} on {bound}{port_text}: `{sink.call}`"
     if line == sink.line:
         fix = f"{script.shown} line {line}: `{old.strip()}` binds {why}; change it to `{new.strip()}`"
+    elif not sink.explicit:  # a call over several lines: the host goes in on this one
+        fix = (
+            f"{script.shown} line {line}: `{old.strip()}` is part of the call on line {sink.line} "
+            f"(`{sink.call}`), which binds {why}; change it to `{new.strip()}`"
+        )
     else:
         fix = (
             f"{script.shown} line {line}: `{old.strip()}` sets the host that line {sink.line} (`{sink.call}`) "
