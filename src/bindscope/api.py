@@ -346,6 +346,21 @@ def doctor(
         localhost=tuple(snapshot.resolver.get("localhost", ())),
         target_addresses=tuple(snapshot.resolver.get(tgt.name or "", ())),
     )
+    if live and entries:  # the script a `python app.py` server runs: the line that decides its bind
+        from .analyze.scriptfix import script_candidates
+        from .collect.script import read_script
+
+        owned = [e for e in entries if e.listener.pids]
+        # the socket's owner unknown (another user's process): the only Python script listening nearby
+        nearby = {p: e for e in others for p in e.listener.pids[:1] if script_candidates(e.listener.cmdline)}
+        pairs = [(p, e) for e in owned for p in e.listener.pids] or (
+            [(0, *nearby.values())] if len(nearby) == 1 else []
+        )
+        for key, e in pairs:
+            pid = key or e.listener.pids[0]
+            script = read_script(pid, script_candidates(e.listener.cmdline))
+            if script is not None:
+                facts.scripts[key] = script
     if live and probe and entries:
         from .collect.selfprobe import http_get, knock_all
 

@@ -694,3 +694,84 @@ def test_targets_name_the_address_the_client_uses(lab, apps):
     assert finding(data, "ipv4-only")["severity"] == "error"
     data = doctor(lab, f"203.0.113.2:{port}", expect_rc=0)  # the stranger's address
     assert finding(data, "target-not-local")
+
+
+# -- a server started from code (`python app.py`): the script line doctor names, edited as it says ----
+FLASK_SCRIPT = """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def index():
+    return "flask script says hi"
+
+
+if __name__ == "__main__":
+    app.run(port={port})
+"""
+
+UVICORN_SCRIPT = """
+import uvicorn
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({{"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}})
+    await send({{"type": "http.response.body", "body": b"uvicorn script says hi"}})
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, port={port}, lifespan="off")
+"""
+
+SCRIPT_CASES = [
+    ("flask", "app.py", FLASK_SCRIPT, "flask"),
+    ("uvicorn", "main.py", UVICORN_SCRIPT, "uvicorn"),
+]
+
+
+@pytest.mark.parametrize(("case", "name", "source", "needs"), SCRIPT_CASES, ids=[c[0] for c in SCRIPT_CASES])
+def test_server_started_from_code_fixed_by_the_script_line(lab, tmp_path, case, name, source, needs):
+    try:
+        __import__(needs)
+    except ImportError:
+        tool_missing(f"{needs} is not installed")
+    port = lab.port()
+    assert port not in ss_ports(lab), f"port {port} is taken in the laptop namespace before the test"
+    script = tmp_path / name
+    script.write_text(source.format(port=port))
+    argv = [PY, name]
+    proc = start(lab, argv, tmp_path, _env(), port)
+    # reality: only the laptop itself reaches it (ss: bound to loopback)
+    assert f"127.0.0.1:{port}" in ss_listening(lab)
+    assert not lab.connect("phone", LAPTOP4, port), "the phone reaches the server before any fix"
+
+    data = doctor(lab, str(port), expect_rc=1)
+    assert data["lan"] is False
+    assert data["server"] == case
+    loop = finding(data, "loopback-only")
+    assert loop["fix_command"] is None
+    edit = loop["fix_code"]
+    assert edit is not None, loop
+    lines = script.read_text().splitlines()
+    call = next(i for i, text in enumerate(lines, 1) if f"port={port}" in text)  # the oracle: the source itself
+    assert edit["path"] == str(script) and edit["line"] == call
+    assert edit["old"] == lines[call - 1]
+    assert loop["fix"][0].startswith(f"{name} line {call}: `{lines[call - 1].strip()}` binds 127.0.0.1"), loop["fix"]
+    text = lab.bindscope("laptop", "doctor", str(port))
+    assert text.returncode == 1 and f"{name} line {call}:" in text.stdout, text.stdout
+
+    # apply exactly the edit doctor gave, restart the same command
+    stop(lab, proc, port)
+    assert edit["old"] in lines[edit["line"] - 1]
+    lines[edit["line"] - 1] = lines[edit["line"] - 1].replace(edit["old"], edit["new"], 1)
+    script.write_text("\n".join(lines) + "\n")
+    start(lab, argv, tmp_path, _env(), port)
+    assert lab.connect("phone", LAPTOP4, port), f"the phone cannot connect after the edit {edit}"
+    status, body = fetch(lab, "phone", LAPTOP4, port)
+    assert status == 200 and "says hi" in body, f"the phone got {status}: {body[:300]}"
+    after = doctor(lab, str(port), expect_rc=0)
+    assert after["lan"] is True and "loopback-only" not in ids(after)

@@ -22,6 +22,7 @@ from ..model import Finding, Reach, Snapshot
 from .fixes import LAN_HOST, LOCAL_HOST, Fix, bind_fix
 from .listing import Entry
 from .netview import NetView
+from .scriptfix import CodeEdit, CodeFix, Script, code_fix
 
 SHARE_NOTE = (
     "security: 0.0.0.0 opens it on every network this machine joins (cafe Wi-Fi, VPN, Docker): prefer this machine's "
@@ -41,6 +42,8 @@ class CommandFinding(Finding):
     """A Finding whose main fix is a command to run again: `command` is that Fix (JSON `fix_command`)."""
 
     command: Fix | None = None
+    code: CodeEdit | None = None  # the main fix is a one-line edit of the server's script (JSON `fix_code`)
+    server_id: str | None = None  # the server the script starts, when the command line does not say
 
 
 def fix_command(fix: Fix | None) -> dict[str, Any] | None:
@@ -58,6 +61,8 @@ def fix_command(fix: Fix | None) -> dict[str, Any] | None:
 def _finding_dict(f: Finding) -> dict[str, Any]:
     data = f.to_dict()
     data["fix_command"] = fix_command(getattr(f, "command", None))
+    code = getattr(f, "code", None)
+    data["fix_code"] = code.to_dict() if code is not None else None
     return data
 
 
@@ -78,6 +83,9 @@ class Facts:
     environment: list[Finding] | None = None  # None: the environment checks did not run
     # Docker-published (DNAT-ed) paths of the port: analyze.firewall.published_ports
     published: list[dict[str, Any]] = field(default_factory=list)
+    # the scripts the servers on the port run (`python app.py`), by pid: collect/script.py; key 0: the
+    # only Python script listening on this machine, when the socket's owner is unknown (another user's)
+    scripts: dict[int, Script] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +157,21 @@ def _restart(e: Entry, host: str, port: int) -> Fix | None:
     """The Fix behind a "restart it with:" line (None when the fix is code or config)."""
     fix = bind_fix(e.detected, e.listener.cmdline, host, port)
     return fix if fix is not None and fix.kind in ("command", "env") else None
+
+
+def script_fix(f: Facts, e: Entry, host: str, lan_ip: str | None = None) -> CodeFix | None:
+    """The edit of the script the server runs (`python app.py`) that makes it bind `host`; None when
+    its command line already gives the fix (a restart command), or no script line matches the socket."""
+    if _restart(e, host, e.listener.port) is not None:
+        return None
+    for pid in e.listener.pids:
+        script = f.scripts.get(pid)
+        if script is not None:
+            return code_fix(script, e.listener.address, e.listener.port, host, lan_ip)
+    nearby = f.scripts.get(0) if not e.listener.pids else None
+    if nearby is not None:  # not the socket's known owner: only a line that names this very port
+        return code_fix(nearby, e.listener.address, e.listener.port, host, lan_ip, exact_port=True)
+    return None
 
 
 def lan_fix(e: Entry, port: int, lan_ip: str | None) -> tuple[list[str], Fix | None]:
@@ -239,14 +262,27 @@ def _check_loopback(f: Facts, snap: Snapshot, lan_ip: str | None) -> Finding | N
     bind = e.detected.server.bind if e.detected else None
     if bind and bind.host is not None and e.listener.address in ("127.0.0.1", "::1"):
         evidence.append(f"{e.detected.server.label if e.detected else ''} binds {bind.host} by default".strip())
-    if e.detected and e.detected.debug:
+    code = script_fix(f, e, LAN_HOST, lan_ip)
+    if code is not None:
+        evidence.append(code.evidence)
+        lines = _code_lines(code, e, f.port)
+        fix = None
+        if code.sink.debug:
+            evidence.append(f"{code.sink.label} runs in debug mode")
+    if (e.detected and e.detected.debug) or (code is not None and code.sink.debug):
         # never the command that opens a debugger to the LAN: share it (token, expiry) instead
         lines = [
             "this is a debug server: do not bind it to 0.0.0.0; share it with a token instead",
             f"bindscope share {f.port} --i-know",
-            *(x for x in lines if not x.startswith(("restart it with:", "narrower,", "or, without a restart:"))),
+            *(
+                x
+                for x in lines
+                if not x.startswith(("restart it with:", "narrower,", "or, without a restart:"))
+                and (code is None or x != code.fix)
+            ),
         ]
         fix = None
+        code = None
     lines.append(SHARE_NOTE.format(port=f.port))
     return CommandFinding(
         "loopback-only",
@@ -255,7 +291,18 @@ def _check_loopback(f: Facts, snap: Snapshot, lan_ip: str | None) -> Finding | N
         tuple(evidence),
         tuple(lines),
         command=fix,
+        code=code.edit if code is not None else None,
+        server_id=code.sink.server if code is not None else None,
     )
+
+
+def _code_lines(code: CodeFix, e: Entry, port: int) -> list[str]:
+    """The fix lines when the bind is decided by a line of the server's script."""
+    lines = [code.fix]
+    if code.narrower:
+        lines.append(code.narrower)
+    lines.append(f"or, without a restart: bindscope share {port}")
+    return lines
 
 
 def _loopback_upstream(u: Upstream, port: int) -> bool:
@@ -314,17 +361,26 @@ def _check_address(f: Facts, snap: Snapshot, lan_ip: str | None) -> list[Finding
         e = specific[0]
         where = next((p.interface for p in e.paths if p.reachable), "?")
         lines, fix = lan_fix(e, f.port, lan_ip)
+        evidence = [
+            f"{_who(e)} listens on {e.local} only ({where}, reach: {e.reach.label})",
+            f"devices on the LAN use {lan_ip or 'the address of the default-route interface'}",
+        ]
+        code = script_fix(f, e, LAN_HOST, lan_ip)
+        if code is not None and code.sink.debug:
+            code = None  # a debug server: never the edit that opens it to the LAN
+        if code is not None:
+            evidence.append(code.evidence)
+            lines, fix = _code_lines(code, e, f.port), None
         out.append(
             CommandFinding(
                 "wrong-address",
                 "error",
                 "The server listens on an address the LAN does not use",
-                (
-                    f"{_who(e)} listens on {e.local} only ({where}, reach: {e.reach.label})",
-                    f"devices on the LAN use {lan_ip or 'the address of the default-route interface'}",
-                ),
+                tuple(evidence),
                 tuple(lines),
                 command=fix,
+                code=code.edit if code is not None else None,
+                server_id=code.sink.server if code is not None else None,
             )
         )
     wildcard = [e for e in entries if e.listener.ip.is_unspecified]
@@ -622,6 +678,7 @@ def diagnose(snap: Snapshot, f: Facts) -> Diagnosis:
     findings.extend(f.environment if f.environment is not None else [ENVIRONMENT_NOT_CHECKED])
 
     findings = [x if x.docs else replace(x, docs=f"docs/doctor.md#{x.id}") for x in findings]
+    server = server or next((x.server_id for x in findings if getattr(x, "server_id", None)), None)
     lan_entries = [e for e in f.entries if e.reach >= Reach.LAN]
     pub_open = [x for x in published if x["reachable"] and x["audience"] in ("lan", "internet")]
     urls = [u for e in lan_entries for u in e.urls if "://127." not in u and "://[::1]" not in u][:3]

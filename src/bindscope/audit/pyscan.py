@@ -4,6 +4,9 @@ Contract with engine.py:
 - `TRIGGERS`: a bytes regex; a Python file whose bytes do not match it cannot give a Hit or a
   Fact, so the engine skips it without decoding or parsing (this is what makes audit fast).
 - `scan(ctx) -> ScanResult`; never raises (a SyntaxError -> a line-level pass, `fallback` set).
+- `binds(text) -> list[Sink]` (for doctor): every bind sink, loopback and default hosts included,
+  with its resolved host/port/server and a one-line edit; it records sinks on the side of the same
+  analysis (`_Analyzer.sinks`, None for `scan`), so audit's results do not change.
 
 How a file is read: one `ast.parse`, one iterative walk that records scopes (module, functions,
 classes), assignments, imports, argparse/click/typer defaults and the candidate sinks; then each
@@ -1069,6 +1072,7 @@ class _Analyzer:
         self.hypercorn = any(v.split(".")[0] == "hypercorn" for v in mod.imports.values())
         self.tornado = any(v.split(".")[0] == "tornado" for v in mod.imports.values())
         self.gradio = any(v.split(".")[0] == "gradio" for v in mod.imports.values())
+        self.sinks: list[Sink] | None = None  # binds(): every bind sink, wide or not (audit leaves it None)
 
     # the receiver's debug flag, set apart from the run call ----------------------------------
     def collect_debug(self) -> None:
@@ -1326,6 +1330,8 @@ class _Analyzer:
         port_i = port if isinstance(port, int) and not isinstance(port, bool) else None
         if port_i == 0 and server == "socket":
             return  # bind(("", 0)): the find-a-free-port idiom, closed again right after
+        if self.sinks is not None:
+            self.sinks.append(_sink(self.mod, call, shape, host, True, port_i, host_val, False))
         if _wide(host, shape):
             self.report_bind(call, shape, host, port_i, host_val, call.func, explicit=True)
 
@@ -1362,10 +1368,15 @@ class _Analyzer:
             if shape.server == "asyncio" and self._arg(call, shape.port_kw, shape.port_pos) is None:
                 return  # sock=... or a unix path: nothing bound here
             host = shape.default_host
+            if self.sinks is not None:
+                self.sinks.append(_sink(self.mod, call, shape, host, False, port, _Val(""), debug))
             if host is not None and (host == ALL or _wide(host, shape)):
                 self.report_bind(call, shape, "", port, _Val(""), receiver, explicit=False, debug=debug, why=why)
             return
         hv = ev.ev(host_node, scope)
+        if self.sinks is not None and hv.known and (hv.v is None or isinstance(hv.v, str)):
+            host_text = shape.default_host if hv.v is None else hv.v
+            self.sinks.append(_sink(self.mod, call, shape, host_text, hv.v is not None, port, hv, debug))
         if hv.known and hv.v is None:
             host = shape.default_host
             if host is not None and (host == ALL or _wide(host, shape)):
@@ -1770,6 +1781,133 @@ def _fallback(ctx: FileContext, reason: str) -> ScanResult:
 
 
 # -- entry point --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sink:
+    """One place in a module where a server binds, wide or not (`binds`), with its host resolved by
+    the same constant propagation as the audit rules."""
+
+    line: int  # the first line of the sink call
+    server: str  # knowledge id (flask, uvicorn, aiohttp, http.server, ...) or socket/socketserver
+    label: str
+    host: str | None  # what it binds: the literal, or the server's default when the call gives none;
+    # None: unknown. knowledge.servers.ALL ("*") is "every interface"
+    explicit: bool  # the host is given (not the server's default)
+    port: int | None
+    debug: bool
+    env: str = ""  # the environment variable whose default the host is ("HOST" is unset)
+    via: str = ""  # "the --host option's default", ...
+    call: str = ""  # the sink line, as written (stripped)
+    # the edit that changes the host: line number, that line as written, and the same line with the
+    # host as `_HOST_MARK` (use `edit(host)`); edit_line 0: no safe one-line edit
+    edit_line: int = 0
+    edit_old: str = ""
+    edit_new: str = ""
+
+    def edit(self, host: str) -> tuple[int, str, str] | None:
+        """(line, old line, new line) making this sink bind `host`, or None."""
+        if not self.edit_line:
+            return None
+        return self.edit_line, self.edit_old, self.edit_new.replace(_HOST_MARK, host)
+
+
+_HOST_MARK = "\x00host\x00"
+
+
+def _literal_edit(mod: _Module, origin: ast.AST | None, host: str) -> tuple[int, str, str] | None:
+    """The line holding the string constant `origin`, and that line with `host` in it replaced by the mark."""
+    if not isinstance(origin, ast.Constant) or origin.lineno != origin.end_lineno:
+        return None
+    if origin.lineno > len(mod.lines) or origin.end_col_offset is None:
+        return None
+    line = mod.lines[origin.lineno - 1]
+    raw = line.encode("utf-8")
+    start, end = origin.col_offset, origin.end_col_offset
+    literal = raw[start:end].decode("utf-8", "replace")
+    value = origin.value
+    if value is None and literal == "None":
+        new_literal = f'"{_HOST_MARK}"'
+    elif isinstance(value, str) and host and host in value and len(literal) >= 2 and literal[-1] in "'\"":
+        if "\\" in literal or value.count(host) != 1:
+            return None
+        quote = literal[-1]
+        prefix = literal[: len(literal) - len(literal.lstrip("rRbBuUfF"))]
+        new_literal = f"{prefix}{quote}{value.replace(host, _HOST_MARK)}{quote}"
+    else:
+        return None
+    new = raw[:start].decode("utf-8", "replace") + new_literal + raw[end:].decode("utf-8", "replace")
+    return origin.lineno, line, new
+
+
+def _insert_edit(mod: _Module, call: ast.Call, keyword: str) -> tuple[int, str, str] | None:
+    """The call's line with `keyword="<mark>"` added (before its first keyword, else after its last
+    positional argument, else inside the empty parentheses)."""
+    text = f'{keyword}="{_HOST_MARK}"'
+    named = [k for k in call.keywords if k.arg is not None]
+    if named:
+        k = named[0]
+        line, col, insert = k.lineno, k.col_offset, f"{text}, "
+    elif call.args:
+        a = call.args[-1]
+        if a.end_lineno is None or a.end_col_offset is None:
+            return None
+        line, col, insert = a.end_lineno, a.end_col_offset, f", {text}"
+    else:
+        if call.end_lineno is None or call.end_col_offset is None:
+            return None
+        line, col, insert = call.end_lineno, call.end_col_offset - 1, text
+    if not 0 < line <= len(mod.lines):
+        return None
+    old = mod.lines[line - 1]
+    raw = old.encode("utf-8")
+    if not named and not call.args and raw[col : col + 1] != b")":
+        return None
+    new = raw[:col].decode("utf-8", "replace") + insert + raw[col:].decode("utf-8", "replace")
+    return line, old, new
+
+
+def _sink(
+    mod: _Module,
+    call: ast.Call,
+    shape: _Shape,
+    host: str | None,
+    explicit: bool,
+    port: int | None,
+    hv: _Val,
+    debug: bool,
+) -> Sink:
+    line = call.lineno
+    edit: tuple[int, str, str] | None = None
+    if explicit or hv.origin is not None:
+        edit = _literal_edit(mod, hv.origin, host or "")
+    elif (
+        shape.host_kw
+        and not any(k.arg == shape.host_kw for k in call.keywords)
+        and not any(isinstance(a, ast.Starred) for a in call.args)
+    ):
+        edit = _insert_edit(mod, call, shape.host_kw)
+    call_text = mod.lines[line - 1].strip() if 0 < line <= len(mod.lines) else ""
+    e_line, e_old, e_new = edit if edit is not None else (0, "", "")
+    return Sink(
+        line, shape.server, shape.label, host, explicit, port, debug, hv.env, hv.via, call_text, e_line, e_old, e_new
+    )
+
+
+def binds(text: str, path: str = "") -> list[Sink]:
+    """Every bind sink of a Python module (loopback, default and wide alike), in line order; [] when
+    the text does not parse. Audit's `scan` does not use this (its results do not change)."""
+    try:
+        tree = _parse(text, path)
+        mod = _Module(path, _LINES.split(text))
+        _walk(tree, mod)
+        mod.attr_sets.sort(key=lambda a: a[3])
+        analyzer = _Analyzer(mod)
+        analyzer.sinks = []
+        analyzer.run()
+    except Exception:  # SyntaxError, ValueError (null bytes), RecursionError...: never raise (as scan)
+        return []
+    return sorted(analyzer.sinks, key=lambda s: s.line)
 
 
 def _parse(text: str, path: str) -> ast.Module:
