@@ -40,13 +40,18 @@ _BUF = bytearray(BUFSIZE)
 _MV = memoryview(_BUF)
 _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
-_FIELDS = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
-_RESP_CL = re.compile(rb"\r\ncontent-length[ \t]*:([^\r]*)", re.IGNORECASE)
-_RESP_TE = re.compile(rb"\r\ntransfer-encoding[ \t]*:([^\r]*)", re.IGNORECASE)
-_SPECIAL = frozenset(
-    {b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade"}
-    | {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
+# a whole head with a CRLF added: ((method) (target) (version)) (CRLF and the header lines, each with its
+# CRLF): token names, a colon right after, no CR, LF or NUL in values, no obs-fold (a line starting
+# with a blank is not a token)
+_HEAD = re.compile(rb"(" + _REQUEST_LINE.pattern + rb")(\r\n(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*)")
+# in the lowered header block (a name is followed by its colon, checked above): the headers read here
+_SPECIAL_FIELD = re.compile(
+    rb"\r\n(content-length|transfer-encoding|cookie|host|upgrade|x-forwarded-for|x-forwarded-proto"
+    rb"|x-forwarded-host|forwarded):([^\r]*)"
 )
+# in a lowered response head
+_RESP_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding)[ \t]*:([^\r]*)")
+SMALL = 16 * 1024  # writes up to this size wait for the end of the loop's pass (Relay.flush_writes)
 
 # client-side states
 HEAD, BODY, CHUNKED, TUNNEL, STOPPED, DRAIN = range(6)
@@ -82,7 +87,7 @@ class Head:
         self.target = b""
         self.version = b""
         self.line = b""  # the request line as received
-        self.kept: list[bytes] = []  # header lines passed upstream unchanged (not Host, Cookie, X-Forwarded-*)
+        self.kept = b""  # CRLF, then the header lines passed on unchanged, each with its CRLF
         self.length: int | None = None
         self.chunked = False
         self.cookies: list[bytes] = []
@@ -91,62 +96,56 @@ class Head:
 
 
 def parse_request(head: bytes) -> Head:
-    """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous."""
-    while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
-        head = head[2:]
-    cut = head.find(b"\r\n")
-    line, block = (head, b"") if cut < 0 else (head[:cut], head[cut + 2 :] + b"\r\n")
-    m = _REQUEST_LINE.fullmatch(line)
+    """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous.
+
+    One regex match checks the request line and every header line; a second one, over the lowered
+    header block, finds the few headers read here. The other header lines go upstream as one slice
+    of the head, never split."""
+    m = _HEAD.fullmatch(head + b"\r\n")
     if m is None:
-        if not line:
-            raise HttpError(400, "empty request")
-        version = line.rsplit(b" ", 1)[-1]
-        if (
-            version.startswith(b"HTTP/")
-            and len(line.split(b" ")) == 3
-            and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
-        ):
-            raise HttpError(505, "HTTP version not supported")
-        raise HttpError(400, "malformed request line")
-    # one pass over every header line: token names, a colon right after, no CR, LF or NUL in values,
-    # no obs-fold (a line starting with a blank is not a token)
-    if block and _FIELDS.fullmatch(block) is None:
-        raise HttpError(400, "malformed header line")
+        while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
+            head = head[2:]
+        m = _HEAD.fullmatch(head + b"\r\n")
+        if m is None:
+            _refuse(head)
     h = Head()
-    h.method, h.target, h.version = m.groups()
-    h.line = line
+    h.line, h.method, h.target, h.version, block = m.groups()  # type: ignore[union-attr]
     if h.method == b"CONNECT":
         raise HttpError(405, "CONNECT is not relayed")
-    kept = h.kept
     te: bytes | None = None
-    for field in block.split(b"\r\n")[:-1]:
-        name, _, value = field.partition(b":")
-        value = value.strip(b" \t")
-        lower = name.lower()
-        if lower in _SPECIAL:
-            if lower == b"content-length":
-                if not value.isdigit() or len(value) > 18:
-                    raise HttpError(400, "malformed Content-Length")
-                if h.length is not None and h.length != int(value):
-                    raise HttpError(400, "two different Content-Length headers")
-                h.length = int(value)
-            elif lower == b"transfer-encoding":
-                if te is not None:
-                    raise HttpError(400, "two Transfer-Encoding headers")
-                te = value.lower()
-            elif lower == b"cookie":
-                h.cookies.append(value)
-                continue
-            elif lower == b"host":
-                if h.host is not None:
-                    raise HttpError(400, "two Host headers")
-                h.host = value
-                continue
-            elif lower == b"upgrade":
-                h.upgrade = True
-            else:  # X-Forwarded-*, Forwarded: set here, never taken from the client
-                continue
-        kept.append(field)
+    parts: list[bytes] | None = None  # the header lines kept, when some are taken out
+    pos = 0
+    for f in _SPECIAL_FIELD.finditer(block.lower()):
+        name = f.group(1)
+        start, end = f.span(2)
+        value = block[start:end].strip(b" \t")
+        if name == b"cookie":
+            h.cookies.append(value)
+        elif name == b"host":
+            if h.host is not None:
+                raise HttpError(400, "two Host headers")
+            h.host = value
+        elif name == b"content-length":
+            if not value.isdigit() or len(value) > 18:
+                raise HttpError(400, "malformed Content-Length")
+            if h.length is not None and h.length != int(value):
+                raise HttpError(400, "two different Content-Length headers")
+            h.length = int(value)
+            continue
+        elif name == b"transfer-encoding":
+            if te is not None:
+                raise HttpError(400, "two Transfer-Encoding headers")
+            te = value.lower()
+            continue
+        elif name == b"upgrade":
+            h.upgrade = True
+            continue
+        # Cookie and Host are written again; X-Forwarded-*, Forwarded: set here, never taken from the client
+        if parts is None:
+            parts = []
+        parts.append(block[pos : f.start()])
+        pos = end
+    h.kept = block if parts is None else b"".join(parts) + block[pos:]
     if te is not None:
         if h.version == b"HTTP/1.0" or te != b"chunked":
             raise HttpError(501 if te != b"chunked" else 400, "only Transfer-Encoding: chunked is relayed")
@@ -156,6 +155,24 @@ def parse_request(head: bytes) -> Head:
     if h.version == b"HTTP/1.1" and h.host is None:
         raise HttpError(400, "HTTP/1.1 request without Host")
     return h
+
+
+def _refuse(head: bytes) -> None:
+    """Raise the HttpError for a head _HEAD does not match."""
+    cut = head.find(b"\r\n")
+    line = head if cut < 0 else head[:cut]
+    if _REQUEST_LINE.fullmatch(line) is not None:
+        raise HttpError(400, "malformed header line")
+    if not line:
+        raise HttpError(400, "empty request")
+    version = line.rsplit(b" ", 1)[-1]
+    if (
+        version.startswith(b"HTTP/")
+        and len(line.split(b" ")) == 3
+        and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
+    ):
+        raise HttpError(505, "HTTP version not supported")
+    raise HttpError(400, "malformed request line")
 
 
 def find_token(target: bytes) -> tuple[bytes | None, bytes]:
@@ -176,6 +193,8 @@ def find_token(target: bytes) -> tuple[bytes | None, bytes]:
 
 def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
     prefix = name + b"="
+    if len(cookies) == 1 and b";" not in cookies[0] and cookies[0].startswith(prefix):
+        return cookies[0][len(prefix) :]  # only this cookie (stripped of blanks when parsed)
     for header in cookies:
         for item in header.split(b";"):
             item = item.strip()
@@ -186,6 +205,8 @@ def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
 
 def strip_cookie(value: bytes, name: bytes) -> bytes:
     prefix = name + b"="
+    if b";" not in value:
+        return b"" if value.startswith(prefix) else value
     return b"; ".join(i.strip() for i in value.split(b";") if i.strip() and not i.strip().startswith(prefix))
 
 
@@ -205,20 +226,19 @@ def authorize(h: Head, token: bytes, cookie: bytes) -> tuple[int, bytes | None]:
 
 def rewrite(h: Head, *, client_ip: str, cookie: bytes, host_header: bytes | None) -> bytes:
     """The head sent upstream: the token cookie removed, Host rewritten, X-Forwarded-* set."""
-    out = [h.line, *h.kept]
+    out = [h.line, h.kept]
     host = h.host
     if host_header is not None or host is not None:
-        out.append(b"Host: " + (host_header or host))  # type: ignore[operator]
+        out.append(b"Host: %s\r\n" % (host_header or host))
     for value in h.cookies:
         value = strip_cookie(value, cookie)
         if value:
-            out.append(b"Cookie: " + value)
-    out.append(b"X-Forwarded-For: " + client_ip.encode())
-    out.append(b"X-Forwarded-Proto: http")
+            out.append(b"Cookie: %s\r\n" % value)
+    out.append(b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n" % client_ip.encode())
     if host is not None:
-        out.append(b"X-Forwarded-Host: " + host)
+        out.append(b"X-Forwarded-Host: %s\r\n" % host)
     out.append(b"\r\n")
-    return b"\r\n".join(out)
+    return b"".join(out)
 
 
 def safe_target(target: bytes) -> str:
@@ -308,6 +328,8 @@ class HttpConn:
     __slots__ = (
         "bpos",
         "cbuf",
+        "cdefer",
+        "ceof",
         "chunks",
         "client",
         "closed",
@@ -329,6 +351,7 @@ class HttpConn:
         "tout",
         "tunnel",
         "ubuf",
+        "udefer",
         "upend",
         "upstream",
     )
@@ -347,6 +370,9 @@ class HttpConn:
         self.bpos = 0
         self.cpend = bytearray()  # towards the client
         self.upend = bytearray()  # towards upstream
+        # small writes wait in cpend/upend for the end of the loop's pass (Relay.flush_writes)
+        self.cdefer = self.udefer = False
+        self.ceof = False  # the client sent its FIN
         self.cstate = HEAD
         self.left = 0
         self.chunks: Chunks | None = None
@@ -364,13 +390,13 @@ class HttpConn:
 
     # -- events --------------------------------------------------------------------------------
     def _on_client(self, events: int) -> None:
-        if events & OUT and self.cpend:
+        if events & OUT and self.cpend and not self.cdefer:
             self._flush_client()
         if events & ~OUT and not self.closed:
             self._read_client(events)
 
     def _on_upstream(self, events: int) -> None:
-        if events & OUT and self.upend:
+        if events & OUT and self.upend and not self.udefer:
             self._flush_upstream()
         if events & ~OUT and not self.closed:
             self._read_upstream(events)
@@ -413,6 +439,8 @@ class HttpConn:
             if self.cstate == TUNNEL:
                 self._send_upstream(_MV[:n])
                 self.tin += n
+            elif self.cstate == HEAD and not self.cbuf and 0 <= _BUF.find(b"\r\n\r\n", 0, n) == n - 4:
+                self._request(bytes(_MV[: n - 4]), n)  # one whole head, nothing after it: no copy to cbuf
             else:
                 self.cbuf += _MV[:n]
                 self._process_client()
@@ -519,6 +547,12 @@ class HttpConn:
         if self.upend or not self.connected:
             self.upend += data
             return
+        if len(data) <= SMALL:  # sent at the end of the loop's pass, with what else comes for this socket
+            self.upend += data
+            if not self.cdefer:
+                self.relay.pending.append(self)
+            self.udefer = True
+            return
         try:
             sent = self.upstream.send(data)  # type: ignore[union-attr]
         except BlockingIOError:
@@ -528,6 +562,46 @@ class HttpConn:
             return
         if sent < len(data):
             self.upend += data[sent:]
+
+    def write_pending(self) -> None:
+        """End of the loop's pass: send the small writes gathered (Relay.flush_writes)."""
+        if self.udefer:
+            self.udefer = False
+            if self.closed or not self.connected:
+                return
+            pend = self.upend
+            paused = len(pend) > HIGH_WATER
+            try:
+                while pend:
+                    sent = self.upstream.send(pend)  # type: ignore[union-attr]
+                    del pend[:sent]
+            except BlockingIOError:
+                pass  # the EPOLLOUT edge sends the rest
+            except OSError:
+                self._upstream_gone()
+            else:
+                if self.ceof and self.cstate == STOPPED:
+                    with contextlib.suppress(OSError):
+                        self.upstream.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+                elif paused and self.cstate not in (STOPPED, DRAIN):
+                    self._read_client(RDHUP)
+        if self.cdefer:
+            self.cdefer = False
+            if self.closed:
+                return
+            pend = self.cpend
+            paused = len(pend) > HIGH_WATER
+            try:
+                while pend:
+                    sent = self.client.send(pend)
+                    del pend[:sent]
+            except BlockingIOError:
+                return
+            except OSError:
+                self.close("client reset")
+                return
+            if self.closing or paused:
+                self._client_flushed()
 
     def _flush_upstream(self) -> None:
         if not self.connected or self.closed:
@@ -546,8 +620,14 @@ class HttpConn:
             self._read_client(RDHUP)
 
     def _client_eof(self) -> None:
+        self.ceof = True
         if self.cstate == DRAIN or (not self.queue and not self.cpend and not self.upend):
             self.close(None)
+            return
+        if not self.queue and not self.tunnel and self.reply is None:
+            self.closing = True  # only bytes towards the client are left: close once they are sent
+            self.cstate = STOPPED
+            self.relay.heads.discard(self)
             return
         # half-closed client with requests in flight: stop reading, finish the responses
         self.cstate = STOPPED
@@ -580,6 +660,30 @@ class HttpConn:
 
     def _process_upstream(self, n: int) -> None:
         st = self.rstate
+        if st == R_HEAD and not self.ubuf:
+            # a response head at the start of what was read: read it in place; a response that
+            # ends exactly here (the usual small one) goes to the client without being copied
+            end = _BUF.find(b"\r\n\r\n", 0, n)
+            if end >= 0:
+                problem = self._response_head(bytes(_MV[:end]))
+                if problem:
+                    self._bad_upstream(problem)
+                    return
+                size = end + 4
+                st = self.rstate
+                if (size == n and st == -2) or (st == R_BODY and size + self.rleft == n):
+                    self.queue[0].bytes_out += n
+                    self._send_client(_MV[:n])
+                    if not self.closed:
+                        self.rleft = 0
+                        self._response_done()
+                    return
+                self.queue[0].bytes_out += size
+                self.ubuf += _MV[size:n]
+                self._send_client(_MV[:size])
+                self._after_head()
+                self._upstream_buffered()
+                return
         if not self.ubuf and (st in (R_TUNNEL, R_CLOSE) or (st == R_BODY and self.rleft >= n)):
             if st == R_TUNNEL:
                 self.tout += n
@@ -593,8 +697,12 @@ class HttpConn:
                 if not self.rleft:
                     self._response_done()
             return
+        self.ubuf += _MV[:n]
+        self._upstream_buffered()
+
+    def _upstream_buffered(self) -> None:
+        """Follow the responses' framing over ubuf."""
         buf = self.ubuf
-        buf += _MV[:n]
         # bpos: how much of buf is ready for the client; sent in one go at the end (or before any
         # reply made here, so that the order stays)
         while self.bpos < len(buf) and not self.closed:
@@ -659,16 +767,16 @@ class HttpConn:
         status = int(head[9:12])
         length: int | None = None
         chunked = False
-        te = _RESP_TE.search(head)
-        if te is not None:
-            chunked = te.group(1).strip(b" \t").lower().endswith(b"chunked")
-        else:
-            cl = _RESP_CL.findall(head)
-            if cl:
-                values = {v.strip(b" \t") for v in cl}
+        framing = _RESP_FRAMING.findall(head.lower())
+        if framing:
+            te = [value for name, value in framing if name == b"transfer-encoding"]
+            if te:  # the first one counts; Content-Length is then ignored
+                chunked = te[0].strip(b" \t").endswith(b"chunked")
+            else:
+                values = {value.strip(b" \t") for _name, value in framing}
                 if len(values) != 1 or not next(iter(values)).isdigit():
                     return "malformed Content-Length"
-                length = int(cl[0])
+                length = int(framing[0][1])
         req = self.queue[0]
         req.status = status
         if status == 101:
@@ -707,6 +815,11 @@ class HttpConn:
         req = self.queue.popleft()
         self._log(req)
         if self.cstate == STOPPED and req.status != 101 and self.reply is None and not self.queue:
+            if self.ceof and not self.cbuf:  # the client half-closed after its requests: all answered
+                self.closing = True
+                if not self.cpend:
+                    self.close(None)
+                return
             self.cstate = HEAD  # an Upgrade request answered without 101: back to requests
             if self.cbuf:
                 self._process_client()
@@ -765,6 +878,12 @@ class HttpConn:
     def _send_client(self, data: Any) -> None:
         if self.cpend:
             self.cpend += data
+            return
+        if len(data) <= SMALL:
+            self.cpend += data
+            if not self.udefer:
+                self.relay.pending.append(self)
+            self.cdefer = True
             return
         try:
             sent = self.client.send(data)
@@ -856,6 +975,9 @@ class HttpConn:
             req.status = req.status or 0
             self._log(req, error or "connection closed before the response")
         self.queue.clear()
+        if self.cpend and error != "client reset":  # small writes still waiting for the pass end
+            with contextlib.suppress(OSError):
+                self.client.send(self.cpend)
         if self.tunnel:
             event: dict[str, Any] = {"event": "close", "client": self.ip, "client_port": self.port}
             event.update(bytes_in=self.tin, bytes_out=self.tout, note="upgraded connection (WebSocket) closed")
