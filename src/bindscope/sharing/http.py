@@ -36,21 +36,27 @@ BUFSIZE = 256 * 1024
 HIGH_WATER = 1 << 20  # pending bytes towards one side before reading the other pauses
 LINGER = 2.0  # seconds to drain a client after a local error reply before closing
 
+_monotonic = time.monotonic
 _BUF = bytearray(BUFSIZE)
 _MV = memoryview(_BUF)
 _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
-# a whole head with a CRLF added: ((method) (target) (version)) (CRLF and the header lines, each with its
-# CRLF): token names, a colon right after, no CR, LF or NUL in values, no obs-fold (a line starting
-# with a blank is not a token)
-_HEAD = re.compile(rb"(" + _REQUEST_LINE.pattern + rb")(\r\n(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*)")
-# in the lowered header block (a name is followed by its colon, checked above): the headers read here
-_SPECIAL_FIELD = re.compile(
-    rb"\r\n(content-length|transfer-encoding|cookie|host|upgrade|x-forwarded-for|x-forwarded-proto"
-    rb"|x-forwarded-host|forwarded):([^\r]*)"
-)
-# in a lowered response head
-_RESP_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding)[ \t]*:([^\r]*)")
+# a whole head: ((method) (target) (version)) (the header lines, each after a CRLF): token names, a
+# colon right after (no blank before it; no obs-fold: a line starting with a blank is not a token),
+# no CR, LF or other control character but HT in values
+_HEAD = re.compile(rb"(" + _REQUEST_LINE.pattern + rb")((?:\r\n" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*)*)")
+# in the header block (a name is followed by its colon, checked above): the headers read here
+_NAMES = (b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade")
+_TAKEN = (b"cookie", b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")
+_SPECIAL_FIELD = re.compile(rb"\r\n(?i:(" + b"|".join(dict.fromkeys(_NAMES + _TAKEN)) + rb")):([^\r]*)")
+# the lines not passed on as they came
+_TAKEN_FIELD = re.compile(rb"\r\n(?i:" + b"|".join(_TAKEN) + rb"):[^\r]*")
+# the usual spellings of those names, lowered without a call
+_SPECIAL_NAMES = {
+    spelling: name for name in _NAMES + _TAKEN for spelling in (name, name.title(), name.upper(), name.capitalize())
+}
+# in a response head
+_RESP_FRAMING = re.compile(rb"\r\n(?i:(content-length|transfer-encoding))[ \t]*:([^\r]*)")
 SMALL = 16 * 1024  # writes up to this size wait for the end of the loop's pass (Relay.flush_writes)
 
 # client-side states
@@ -82,79 +88,90 @@ class Head:
 
     __slots__ = ("chunked", "cookies", "host", "kept", "length", "line", "method", "target", "upgrade", "version")
 
-    def __init__(self) -> None:
-        self.method = b""
-        self.target = b""
-        self.version = b""
-        self.line = b""  # the request line as received
-        self.kept = b""  # CRLF, then the header lines passed on unchanged, each with its CRLF
-        self.length: int | None = None
-        self.chunked = False
-        self.cookies: list[bytes] = []
-        self.host: bytes | None = None
-        self.upgrade = False
+    def __init__(
+        self,
+        line: bytes,  # the request line as received
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        kept: bytes,  # the header lines passed on unchanged, each after a CRLF
+        length: int | None,
+        chunked: bool,
+        cookies: list[bytes],
+        host: bytes | None,
+        upgrade: bool,
+    ) -> None:
+        self.line = line
+        self.method = method
+        self.target = target
+        self.version = version
+        self.kept = kept
+        self.length = length
+        self.chunked = chunked
+        self.cookies = cookies
+        self.host = host
+        self.upgrade = upgrade
 
 
 def parse_request(head: bytes) -> Head:
     """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous.
 
-    One regex match checks the request line and every header line; a second one, over the lowered
-    header block, finds the few headers read here. The other header lines go upstream as one slice
-    of the head, never split."""
-    m = _HEAD.fullmatch(head + b"\r\n")
+    One regex match checks the request line and every header line; a second one lists the few
+    headers read here (name, value). The other header lines go upstream as they came, never split."""
+    m = _HEAD.fullmatch(head)
     if m is None:
         while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
             head = head[2:]
-        m = _HEAD.fullmatch(head + b"\r\n")
+        m = _HEAD.fullmatch(head)
         if m is None:
             _refuse(head)
-    h = Head()
-    h.line, h.method, h.target, h.version, block = m.groups()  # type: ignore[union-attr]
-    if h.method == b"CONNECT":
+    line, method, target, version, block = m.groups()  # type: ignore[union-attr]
+    if method == b"CONNECT":
         raise HttpError(405, "CONNECT is not relayed")
     te: bytes | None = None
-    parts: list[bytes] | None = None  # the header lines kept, when some are taken out
-    pos = 0
-    for f in _SPECIAL_FIELD.finditer(block.lower()):
-        name = f.group(1)
-        start, end = f.span(2)
-        value = block[start:end].strip(b" \t")
-        if name == b"cookie":
-            h.cookies.append(value)
-        elif name == b"host":
-            if h.host is not None:
+    length: int | None = None
+    cookies: list[bytes] = []
+    host: bytes | None = None
+    upgrade = False
+    taken = 0  # header lines not passed on as they came
+    for name, value in _SPECIAL_FIELD.findall(block):
+        kind = _SPECIAL_NAMES.get(name) or name.lower()
+        value = value.strip(b" \t")
+        if kind == b"cookie":
+            cookies.append(value)
+        elif kind == b"host":
+            if host is not None:
                 raise HttpError(400, "two Host headers")
-            h.host = value
-        elif name == b"content-length":
+            host = value
+        elif kind == b"content-length":
             if not value.isdigit() or len(value) > 18:
                 raise HttpError(400, "malformed Content-Length")
-            if h.length is not None and h.length != int(value):
+            if length is not None and length != int(value):
                 raise HttpError(400, "two different Content-Length headers")
-            h.length = int(value)
+            length = int(value)
             continue
-        elif name == b"transfer-encoding":
+        elif kind == b"transfer-encoding":
             if te is not None:
                 raise HttpError(400, "two Transfer-Encoding headers")
             te = value.lower()
             continue
-        elif name == b"upgrade":
-            h.upgrade = True
+        elif kind == b"upgrade":
+            upgrade = True
             continue
         # Cookie and Host are written again; X-Forwarded-*, Forwarded: set here, never taken from the client
-        if parts is None:
-            parts = []
-        parts.append(block[pos : f.start()])
-        pos = end
-    h.kept = block if parts is None else b"".join(parts) + block[pos:]
+        taken += 1
+    if taken:
+        block = b"" if taken == block.count(b"\r\n") else _TAKEN_FIELD.sub(b"", block)
+    chunked = False
     if te is not None:
-        if h.version == b"HTTP/1.0" or te != b"chunked":
+        if version == b"HTTP/1.0" or te != b"chunked":
             raise HttpError(501 if te != b"chunked" else 400, "only Transfer-Encoding: chunked is relayed")
-        if h.length is not None:
+        if length is not None:
             raise HttpError(400, "Content-Length together with Transfer-Encoding")
-        h.chunked = True
-    if h.version == b"HTTP/1.1" and h.host is None:
+        chunked = True
+    if host is None and version == b"HTTP/1.1":
         raise HttpError(400, "HTTP/1.1 request without Host")
-    return h
+    return Head(line, method, target, version, block, length, chunked, cookies, host, upgrade)
 
 
 def _refuse(head: bytes) -> None:
@@ -178,7 +195,7 @@ def _refuse(head: bytes) -> None:
 def find_token(target: bytes) -> tuple[bytes | None, bytes]:
     """The token parameter of a request target, and the target without it."""
     path, q, query = target.partition(b"?")
-    if not q or TOKEN_PARAM not in query:
+    if not q or query.find(TOKEN_PARAM) < 0:  # (find: `in` on bytes first tries the needle as an int)
         return None, target
     found = None
     kept = []
@@ -193,9 +210,11 @@ def find_token(target: bytes) -> tuple[bytes | None, bytes]:
 
 def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
     prefix = name + b"="
-    if len(cookies) == 1 and b";" not in cookies[0] and cookies[0].startswith(prefix):
-        return cookies[0][len(prefix) :]  # only this cookie (stripped of blanks when parsed)
     for header in cookies:
+        if header.find(prefix) < 0:
+            continue
+        if header.startswith(prefix) and header.find(b";") < 0:
+            return header[len(prefix) :]  # only this cookie in the header (stripped of blanks when parsed)
         for item in header.split(b";"):
             item = item.strip()
             if item.startswith(prefix):
@@ -205,7 +224,7 @@ def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
 
 def strip_cookie(value: bytes, name: bytes) -> bytes:
     prefix = name + b"="
-    if b";" not in value:
+    if value.find(b";") < 0:
         return b"" if value.startswith(prefix) else value
     return b"; ".join(i.strip() for i in value.split(b";") if i.strip() and not i.strip().startswith(prefix))
 
@@ -213,32 +232,43 @@ def strip_cookie(value: bytes, name: bytes) -> bytes:
 def authorize(h: Head, token: bytes, cookie: bytes) -> tuple[int, bytes | None]:
     """0 to forward; 303 with the Location to redirect to (a good token in the URL: becomes the
     cookie); 401 without a token; 403 with a wrong one."""
-    in_url, rest = find_token(h.target)
-    if in_url is not None:
-        if hmac.compare_digest(in_url, token):
-            return 303, rest
-        return 403, None
+    if h.target.find(b"?") >= 0:
+        in_url, rest = find_token(h.target)
+        if in_url is not None:
+            return (303, rest) if hmac.compare_digest(in_url, token) else (403, None)
     have = cookie_token(h.cookies, cookie)
     if have is None:
         return 401, None
     return (0, None) if hmac.compare_digest(have, token) else (403, None)
 
 
+_UPSTREAM_HEAD = b"%s%s\r\nHost: %s%s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: %s\r\n\r\n"
+
+
 def rewrite(h: Head, *, client_ip: str, cookie: bytes, host_header: bytes | None) -> bytes:
     """The head sent upstream: the token cookie removed, Host rewritten, X-Forwarded-* set."""
-    out = [h.line, h.kept]
-    host = h.host
-    if host_header is not None or host is not None:
-        out.append(b"Host: %s\r\n" % (host_header or host))
+    cookies = b""
     for value in h.cookies:
         value = strip_cookie(value, cookie)
         if value:
-            out.append(b"Cookie: %s\r\n" % value)
-    out.append(b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n" % client_ip.encode())
+            cookies += b"\r\nCookie: " + value
+    host = h.host
     if host is not None:
-        out.append(b"X-Forwarded-Host: %s\r\n" % host)
-    out.append(b"\r\n")
-    return b"".join(out)
+        return _UPSTREAM_HEAD % (
+            h.line,
+            h.kept,
+            host_header or host,
+            cookies,
+            client_ip.encode(),
+            host,
+        )
+    return b"%s%s%s%s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % (  # HTTP/1.0 without Host
+        h.line,
+        h.kept,
+        b"" if host_header is None else b"\r\nHost: " + host_header,
+        cookies,
+        client_ip.encode(),
+    )
 
 
 def safe_target(target: bytes) -> str:
@@ -319,7 +349,12 @@ class _Req:
         self.bytes_in = size
         self.bytes_out = 0
         self.status = 0
-        self.started = time.monotonic()
+        self.started = _monotonic()
+
+
+def _ms(seconds: float) -> float:
+    """Milliseconds, to a tenth (round(..., 1) without its decimal conversion)."""
+    return int(seconds * 10000 + 0.5) / 10
 
 
 class HttpConn:
@@ -504,7 +539,7 @@ class HttpConn:
             line = head.split(b"\r\n", 1)[0][:200].decode("latin-1")
             self._local(exc.status, str(exc), _Req(line, False, size))
             return
-        if TOKEN_PARAM in h.target:
+        if h.target.find(TOKEN_PARAM) >= 0:
             line = f"{h.method.decode()} {safe_target(h.target)} {h.version.decode()}"
         else:
             line = h.line.decode("latin-1")
@@ -760,24 +795,31 @@ class HttpConn:
 
     def _response_head(self, head: bytes) -> str | None:
         """Read the status and framing of a response head; what is wrong with it, or None."""
-        if not self.queue:
+        queue = self.queue
+        if not queue:
             return "a response without a request"
-        if not head.startswith(b"HTTP/1.") or len(head) < 12 or not head[9:12].isdigit():
+        if len(head) < 12 or head[:7] != b"HTTP/1." or not head[9:12].isdigit():
             return "malformed status line"
         status = int(head[9:12])
         length: int | None = None
         chunked = False
-        framing = _RESP_FRAMING.findall(head.lower())
+        framing = _RESP_FRAMING.findall(head)  # [(name, value)]: Content-Length (14), Transfer-Encoding (17)
         if framing:
-            te = [value for name, value in framing if name == b"transfer-encoding"]
-            if te:  # the first one counts; Content-Length is then ignored
-                chunked = te[0].strip(b" \t").endswith(b"chunked")
-            else:
-                values = {value.strip(b" \t") for _name, value in framing}
-                if len(values) != 1 or not next(iter(values)).isdigit():
+            if len(framing) == 1 and len(framing[0][0]) == 14:  # the usual: one Content-Length
+                value = framing[0][1].strip(b" \t")
+                if not value.isdigit():
                     return "malformed Content-Length"
-                length = int(framing[0][1])
-        req = self.queue[0]
+                length = int(value)
+            else:
+                te = [value for name, value in framing if len(name) == 17]
+                if te:  # the first one counts; Content-Length is then ignored
+                    chunked = te[0].strip(b" \t").lower().endswith(b"chunked")
+                else:
+                    values = {value.strip(b" \t") for _name, value in framing}
+                    if len(values) != 1 or not next(iter(values)).isdigit():
+                        return "malformed Content-Length"
+                    length = int(framing[0][1])
+        req = queue[0]
         req.status = status
         if status == 101:
             self.rstate = R_TUNNEL
@@ -813,7 +855,11 @@ class HttpConn:
         self.rstate = R_HEAD
         self.rchunks = None
         req = self.queue.popleft()
-        self._log(req)
+        relay = self.relay
+        now = _monotonic()
+        relay.log_request(
+            self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, _ms(now - req.started), None
+        )
         if self.cstate == STOPPED and req.status != 101 and self.reply is None and not self.queue:
             if self.ceof and not self.cbuf:  # the client half-closed after its requests: all answered
                 self.closing = True
@@ -829,8 +875,8 @@ class HttpConn:
                 self.reply = None
                 self._send_local(data, local)
             elif self.cstate == HEAD and not self.cbuf and not self.closed:
-                self.deadline = time.monotonic() + self.relay.config.idle_timeout
-                self.relay.heads.add(self)
+                self.deadline = now + relay.idle_timeout
+                relay.heads.add(self)
 
     def _upstream_gone(self) -> None:
         """Upstream closed (or reset)."""
@@ -961,7 +1007,7 @@ class HttpConn:
             self.close(None)  # an idle keep-alive connection
 
     def _log(self, req: _Req, why: str | None = None) -> None:
-        ms = round((time.monotonic() - req.started) * 1000, 1)
+        ms = _ms(_monotonic() - req.started)
         self.relay.log_request(self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, ms, why)
 
     def close(self, error: str | None) -> None:

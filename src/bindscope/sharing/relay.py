@@ -71,6 +71,7 @@ class Relay:
         self.loop.on_error = self._handler_failed
         # --http: connections whose request head is due, swept twice a second
         self.heads: set[Any] = set()
+        self.idle_timeout = config.idle_timeout
         # --http: connections with small writes gathered during the loop's pass, sent at its end
         self.pending: list[Any] = []
         if config.mode == "http":
