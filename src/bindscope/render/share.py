@@ -167,17 +167,14 @@ class LogWriter:
                 self.stream.write("".join(lines))
                 self.stream.flush()
                 return
-            piece: list[bytes] = []
-            size = 0
-            for line in lines:
-                data = line.encode("utf-8", "replace")
-                if piece and size + len(data) > 4096:
-                    _write_all(fd, b"".join(piece))
-                    piece, size = [], 0
-                piece.append(data)
-                size += len(data)
-            if piece:
-                _write_all(fd, b"".join(piece))
+            data = "".join(lines).encode("utf-8", "replace")
+            start, total = 0, len(data)
+            while total - start > 4096:  # cut at the last line end within 4 KiB (a longer line: alone)
+                cut = data.rfind(b"\n", start, start + 4096) + 1 or data.find(b"\n", start + 4096) + 1 or total
+                _write_all(fd, data[start:cut])
+                start = cut
+            if start < total:
+                _write_all(fd, data[start:] if start else data)
         except (BrokenPipeError, OSError, ValueError):
             self.broken = True  # the log's reader went away: keep relaying
 
