@@ -376,6 +376,7 @@ class HttpConn:
         "cpend",
         "cstate",
         "deadline",
+        "idle",
         "ip",
         "left",
         "port",
@@ -425,6 +426,7 @@ class HttpConn:
         self.tin = self.tout = 0
         self.reply: tuple[bytes, _Req] | None = None  # a local reply waiting for earlier responses
         self.deadline = time.monotonic() + relay.config.header_timeout
+        self.idle = False  # deadline: the idle keep-alive one (True) or the head's (False)
         relay.conns.add(self)
         relay.heads.add(self)
         relay.loop.add(client.fileno(), self._on_client)
@@ -499,8 +501,9 @@ class HttpConn:
                     if len(buf) > MAX_HEAD:
                         self._local(431, "request head too large", None)
                         return
-                    if self not in self.relay.heads:  # first bytes of a keep-alive request
+                    if self.idle or self not in self.relay.heads:  # first bytes of a keep-alive request
                         self.deadline = time.monotonic() + self.relay.config.header_timeout
+                        self.idle = False
                         self.relay.heads.add(self)
                     return
                 head = bytes(buf[:end])
@@ -674,6 +677,9 @@ class HttpConn:
             self.close(None)
             return
         if not self.queue and not self.tunnel and self.reply is None:
+            if not self.cpend:  # nothing more for this client (what is left towards upstream: unasked for)
+                self.close(None)
+                return
             self.closing = True  # only bytes towards the client are left: close once they are sent
             self.cstate = STOPPED
             self.relay.heads.discard(self)
@@ -889,6 +895,7 @@ class HttpConn:
                 self._send_local(data, local)
             elif self.cstate == HEAD and not self.cbuf and not self.closed:
                 self.deadline = now + relay.idle_timeout
+                self.idle = True  # the first bytes of the next head set the header timeout
                 relay.heads.add(self)
 
     def _upstream_gone(self) -> None:
