@@ -1,6 +1,6 @@
 """bindscope share vs socat, in the same run, on loopback.
 
-    python benchmarks/share.py [--runs 3] [--seconds 10] [--skip-bulk] [--skip-wrk] [--skip-idle]
+    python benchmarks/share.py [--runs 3] [--seconds 10] [--skip-bulk] [--skip-wrk] [--skip-idle] [--base-port 17100]
 
 Peers, each a relay from 127.0.0.1:P to a server on 127.0.0.1:Q:
 - socat   `socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q` (one process per connection)
@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 GIB = 1 << 30
-BASE = 39100
+BASE = 17100  # below the ephemeral range (32768-60999): no client socket of wrk's can hold one of them
 
 SOURCE = r"""
 import socket, sys
@@ -290,13 +290,16 @@ def bench_idle(tmp: Path, count: int = 1000) -> dict[str, tuple[int, int, int]]:
 
 
 def main() -> int:
+    global BASE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--skip-bulk", action="store_true")
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-idle", action="store_true")
+    ap.add_argument("--base-port", type=int, default=BASE, help="ports used: from this one to +40 (loopback)")
     args = ap.parse_args()
+    BASE = args.base_port
     for tool in ("socat", "wrk", "nginx"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (Debian: socat, wrk, nginx-light)")

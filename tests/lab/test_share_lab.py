@@ -341,6 +341,17 @@ def fd_count(pid: int) -> int:
     return sum(len(os.listdir(f"/proc/{p}/fd")) for p in relay_pids(pid))
 
 
+def settled_fd_count(pid: int) -> int:
+    """fd_count once two readings 0.2 s apart agree (a worker just forked is still making its loop)."""
+    count = fd_count(pid)
+    for _ in range(50):
+        time.sleep(0.2)
+        count, last = fd_count(pid), count
+        if count == last:
+            break
+    return count
+
+
 def listen_port(banner: dict) -> int:
     return int(banner["listen"].rsplit(":", 1)[1])
 
@@ -359,8 +370,11 @@ def test_tcp_byte_exact_half_close_and_no_fd_leak(lab):
     proc, banner = start_share(lab, up, "--tcp", "--workers", "2")
     assert banner["listen"] == f"{LAPTOP4}:{up}" and banner["mode"] == "tcp"
     assert banner["allowed"] == ["198.51.100.0/24", "fd42:b1d:0:1::/64"]
+    deadline = time.monotonic() + 10  # the second worker is forked once the banner is out
+    while len(relay_pids(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(relay_pids(proc.pid)) == 2  # both workers hold descriptors
-    before = fd_count(proc.pid)
+    before = settled_fd_count(proc.pid)
     run = lab.run("phone", [sys.executable, "-I", "-c", TRANSFERS, LAPTOP4, str(up), "10000", "48", "7"], timeout=240)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
@@ -582,6 +596,70 @@ def test_slowloris_does_not_stop_a_legitimate_client(lab):
     while fd_count(proc.pid) != before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fd_count(proc.pid) == before
+
+
+KEEPALIVE = r"""
+import json, socket, sys, time
+host, port, cookie = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out = {}
+
+def until_eof(c):
+    data = b""
+    try:
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except socket.timeout:
+        return data + b" (no end of the connection)"
+
+# a client that half-closes after its request gets the response, then the end of the connection
+c = socket.create_connection((host, port), 5)
+c.settimeout(8)
+c.sendall(f"GET /half HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+c.shutdown(socket.SHUT_WR)
+data = until_eof(c)
+out["half"] = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/1.1 ") else data.decode(errors="replace")
+out["half_eof"] = not data.endswith(b"(no end of the connection)")
+# keep-alive: after an answered request, the next head must also arrive within the header timeout
+c = socket.create_connection((host, port), 5)
+c.settimeout(8)  # the idle keep-alive timeout (75 s) would be far longer
+c.sendall(f"GET /first HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    data += c.recv(65536)
+head, _, body = data.partition(b"\r\n\r\n")
+length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+while len(body) < length:
+    body += c.recv(65536)
+out["first"] = head.split(b" ", 2)[1].decode()
+c.sendall(b"GET /second HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+data = until_eof(c)
+out["second"] = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/1.1 ") else data.decode(errors="replace")
+print(json.dumps(out))
+"""
+
+
+def test_half_close_and_keepalive_head_timeout(lab):
+    """A client that half-closes after its request gets its response and then the end of the
+    connection; on a keep-alive connection the head after an answered request also has
+    --header-timeout to arrive (408), not the idle timeout."""
+    up, _server = start_http_server(lab)
+    proc, banner = start_share(lab, up, "--http", "--header-timeout", "2", "--workers", "1")
+    name, token = cookie_for(banner)
+    argv = [sys.executable, "-I", "-c", KEEPALIVE, LAPTOP4, str(listen_port(banner)), f"{name}={token}"]
+    run = lab.run("phone", argv, timeout=60)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result == {"half": "200", "half_eof": True, "first": "200", "second": "408"}, result
+    requests = [e for e in _events(lab, proc) if e["event"] == "request"]
+    assert [(e["request"], e["status"]) for e in requests] == [
+        ("GET /half HTTP/1.1", 200),
+        ("GET /first HTTP/1.1", 200),
+        ("(incomplete request head)", 408),
+    ], requests
+    assert http_stats(lab, up)["requests"] == 2
 
 
 def test_expiry_closes_the_listener_on_time(lab):

@@ -46,6 +46,9 @@ def banner(data: dict[str, Any], qr: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+_time = time.time
+
+
 def _size(n: int) -> str:
     if n < 1000:
         return f"{n} B"
@@ -99,6 +102,8 @@ class LogWriter:
         self.lines: list[str] = []
         self._second = -1
         self._clock = ""
+        self._next = 0.0  # request(): when _clock is to be made again
+        self._ips: dict[str, str] = {}  # client address -> its column
         self.broken = False
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -122,15 +127,27 @@ class LogWriter:
 
             self(request_event(ip, port, line, status, bytes_in, bytes_out, ms, note))
             return
-        now = time.time()
-        sec = int(now)
-        if sec != self._second:
-            self._second = sec
+        now = _time()
+        if now >= self._next:
+            self._next = int(now) + 1
             self._clock = time.strftime("%H:%M:%S", time.localtime(now))
+        column = self._ips.get(ip) or self._column(ip)
+        # the same text as text_line(), without a call per size or float formatting for the usual values
+        tenths = int(ms * 10 + 0.5)
+        took = f"{tenths // 10}.{tenths % 10}" if tenths % 10 else str(tenths // 10)
+        if tenths >= 1000000:  # :g has 6 significant digits
+            took = f"{ms:g}"
         self.lines.append(
-            f"{self._clock}  {ip:<15}  {status or '---'}  {line}  "
-            f"{_size(bytes_in)} in, {_size(bytes_out)} out, {ms:g} ms\n"
+            f"{self._clock}  {column}  {status or '---'}  {line}  "
+            f"{f'{bytes_in} B' if bytes_in < 1000 else _size(bytes_in)} in, "
+            f"{f'{bytes_out} B' if bytes_out < 1000 else _size(bytes_out)} out, {took} ms\n"
         )
+
+    def _column(self, ip: str) -> str:
+        if len(self._ips) > 4096:
+            self._ips.clear()
+        column = self._ips[ip] = f"{ip:<15}"
+        return column
 
     def flush(self) -> None:
         """Write the lines collected; in pieces of at most 4 KiB cut at line ends, each one write(2),
@@ -150,17 +167,14 @@ class LogWriter:
                 self.stream.write("".join(lines))
                 self.stream.flush()
                 return
-            piece: list[bytes] = []
-            size = 0
-            for line in lines:
-                data = line.encode("utf-8", "replace")
-                if piece and size + len(data) > 4096:
-                    _write_all(fd, b"".join(piece))
-                    piece, size = [], 0
-                piece.append(data)
-                size += len(data)
-            if piece:
-                _write_all(fd, b"".join(piece))
+            data = "".join(lines).encode("utf-8", "replace")
+            start, total = 0, len(data)
+            while total - start > 4096:  # cut at the last line end within 4 KiB (a longer line: alone)
+                cut = data.rfind(b"\n", start, start + 4096) + 1 or data.find(b"\n", start + 4096) + 1 or total
+                _write_all(fd, data[start:cut])
+                start = cut
+            if start < total:
+                _write_all(fd, data[start:] if start else data)
         except (BrokenPipeError, OSError, ValueError):
             self.broken = True  # the log's reader went away: keep relaying
 

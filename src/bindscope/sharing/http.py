@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import os
 import re
 import socket
 import time
@@ -36,17 +37,29 @@ BUFSIZE = 256 * 1024
 HIGH_WATER = 1 << 20  # pending bytes towards one side before reading the other pauses
 LINGER = 2.0  # seconds to drain a client after a local error reply before closing
 
+_monotonic = time.monotonic
+_write = os.write  # on a socket, send() without flags (and cheaper to call than socket.send)
 _BUF = bytearray(BUFSIZE)
 _MV = memoryview(_BUF)
 _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e]+) (HTTP/1\.[01])")
-_FIELDS = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
-_RESP_CL = re.compile(rb"\r\ncontent-length[ \t]*:([^\r]*)", re.IGNORECASE)
-_RESP_TE = re.compile(rb"\r\ntransfer-encoding[ \t]*:([^\r]*)", re.IGNORECASE)
-_SPECIAL = frozenset(
-    {b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade"}
-    | {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
-)
+# a whole head: ((method) (target) (version)) (the header lines, each after a CRLF): token names, a
+# colon right after (no blank before it; no obs-fold: a line starting with a blank is not a token),
+# no CR, LF or other control character but HT in values
+_HEAD = re.compile(rb"(" + _REQUEST_LINE.pattern + rb")((?:\r\n" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*)*)")
+# in the header block (a name is followed by its colon, checked above): the headers read here
+_NAMES = (b"content-length", b"transfer-encoding", b"cookie", b"host", b"upgrade")
+_TAKEN = (b"cookie", b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")
+_SPECIAL_FIELD = re.compile(rb"\r\n(?i:(" + b"|".join(dict.fromkeys(_NAMES + _TAKEN)) + rb")):([^\r]*)")
+# the lines not passed on as they came
+_TAKEN_FIELD = re.compile(rb"\r\n(?i:" + b"|".join(_TAKEN) + rb"):[^\r]*")
+# the usual spellings of those names, lowered without a call
+_SPECIAL_NAMES = {
+    spelling: name for name in _NAMES + _TAKEN for spelling in (name, name.title(), name.upper(), name.capitalize())
+}
+# in a response head
+_RESP_FRAMING = re.compile(rb"\r\n(?i:(content-length|transfer-encoding))[ \t]*:([^\r]*)")
+SMALL = 16 * 1024  # writes up to this size wait for the end of the loop's pass (Relay.flush_writes)
 
 # client-side states
 HEAD, BODY, CHUNKED, TUNNEL, STOPPED, DRAIN = range(6)
@@ -77,91 +90,114 @@ class Head:
 
     __slots__ = ("chunked", "cookies", "host", "kept", "length", "line", "method", "target", "upgrade", "version")
 
-    def __init__(self) -> None:
-        self.method = b""
-        self.target = b""
-        self.version = b""
-        self.line = b""  # the request line as received
-        self.kept: list[bytes] = []  # header lines passed upstream unchanged (not Host, Cookie, X-Forwarded-*)
-        self.length: int | None = None
-        self.chunked = False
-        self.cookies: list[bytes] = []
-        self.host: bytes | None = None
-        self.upgrade = False
+    def __init__(
+        self,
+        line: bytes,  # the request line as received
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        kept: bytes,  # the header lines passed on unchanged, each after a CRLF
+        length: int | None,
+        chunked: bool,
+        cookies: list[bytes],
+        host: bytes | None,
+        upgrade: bool,
+    ) -> None:
+        self.line = line
+        self.method = method
+        self.target = target
+        self.version = version
+        self.kept = kept
+        self.length = length
+        self.chunked = chunked
+        self.cookies = cookies
+        self.host = host
+        self.upgrade = upgrade
 
 
 def parse_request(head: bytes) -> Head:
-    """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous."""
-    while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
-        head = head[2:]
-    cut = head.find(b"\r\n")
-    line, block = (head, b"") if cut < 0 else (head[:cut], head[cut + 2 :] + b"\r\n")
-    m = _REQUEST_LINE.fullmatch(line)
+    """Parse a request head (without its final CRLFCRLF); HttpError on anything ambiguous.
+
+    One regex match checks the request line and every header line; a second one lists the few
+    headers read here (name, value). The other header lines go upstream as they came, never split."""
+    m = _HEAD.fullmatch(head)
     if m is None:
-        if not line:
-            raise HttpError(400, "empty request")
-        version = line.rsplit(b" ", 1)[-1]
-        if (
-            version.startswith(b"HTTP/")
-            and len(line.split(b" ")) == 3
-            and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
-        ):
-            raise HttpError(505, "HTTP version not supported")
-        raise HttpError(400, "malformed request line")
-    # one pass over every header line: token names, a colon right after, no CR, LF or NUL in values,
-    # no obs-fold (a line starting with a blank is not a token)
-    if block and _FIELDS.fullmatch(block) is None:
-        raise HttpError(400, "malformed header line")
-    h = Head()
-    h.method, h.target, h.version = m.groups()
-    h.line = line
-    if h.method == b"CONNECT":
+        while head.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112 2.2)
+            head = head[2:]
+        m = _HEAD.fullmatch(head)
+        if m is None:
+            _refuse(head)
+    line, method, target, version, block = m.groups()  # type: ignore[union-attr]
+    if method == b"CONNECT":
         raise HttpError(405, "CONNECT is not relayed")
-    kept = h.kept
     te: bytes | None = None
-    for field in block.split(b"\r\n")[:-1]:
-        name, _, value = field.partition(b":")
+    length: int | None = None
+    cookies: list[bytes] = []
+    host: bytes | None = None
+    upgrade = False
+    taken = 0  # header lines not passed on as they came
+    for name, value in _SPECIAL_FIELD.findall(block):
+        kind = _SPECIAL_NAMES.get(name) or name.lower()
         value = value.strip(b" \t")
-        lower = name.lower()
-        if lower in _SPECIAL:
-            if lower == b"content-length":
-                if not value.isdigit() or len(value) > 18:
-                    raise HttpError(400, "malformed Content-Length")
-                if h.length is not None and h.length != int(value):
-                    raise HttpError(400, "two different Content-Length headers")
-                h.length = int(value)
-            elif lower == b"transfer-encoding":
-                if te is not None:
-                    raise HttpError(400, "two Transfer-Encoding headers")
-                te = value.lower()
-            elif lower == b"cookie":
-                h.cookies.append(value)
-                continue
-            elif lower == b"host":
-                if h.host is not None:
-                    raise HttpError(400, "two Host headers")
-                h.host = value
-                continue
-            elif lower == b"upgrade":
-                h.upgrade = True
-            else:  # X-Forwarded-*, Forwarded: set here, never taken from the client
-                continue
-        kept.append(field)
+        if kind == b"cookie":
+            cookies.append(value)
+        elif kind == b"host":
+            if host is not None:
+                raise HttpError(400, "two Host headers")
+            host = value
+        elif kind == b"content-length":
+            if not value.isdigit() or len(value) > 18:
+                raise HttpError(400, "malformed Content-Length")
+            if length is not None and length != int(value):
+                raise HttpError(400, "two different Content-Length headers")
+            length = int(value)
+            continue
+        elif kind == b"transfer-encoding":
+            if te is not None:
+                raise HttpError(400, "two Transfer-Encoding headers")
+            te = value.lower()
+            continue
+        elif kind == b"upgrade":
+            upgrade = True
+            continue
+        # Cookie and Host are written again; X-Forwarded-*, Forwarded: set here, never taken from the client
+        taken += 1
+    if taken:
+        block = b"" if taken == block.count(b"\r\n") else _TAKEN_FIELD.sub(b"", block)
+    chunked = False
     if te is not None:
-        if h.version == b"HTTP/1.0" or te != b"chunked":
+        if version == b"HTTP/1.0" or te != b"chunked":
             raise HttpError(501 if te != b"chunked" else 400, "only Transfer-Encoding: chunked is relayed")
-        if h.length is not None:
+        if length is not None:
             raise HttpError(400, "Content-Length together with Transfer-Encoding")
-        h.chunked = True
-    if h.version == b"HTTP/1.1" and h.host is None:
+        chunked = True
+    if host is None and version == b"HTTP/1.1":
         raise HttpError(400, "HTTP/1.1 request without Host")
-    return h
+    return Head(line, method, target, version, block, length, chunked, cookies, host, upgrade)
+
+
+def _refuse(head: bytes) -> None:
+    """Raise the HttpError for a head _HEAD does not match."""
+    cut = head.find(b"\r\n")
+    line = head if cut < 0 else head[:cut]
+    if _REQUEST_LINE.fullmatch(line) is not None:
+        raise HttpError(400, "malformed header line")
+    if not line:
+        raise HttpError(400, "empty request")
+    version = line.rsplit(b" ", 1)[-1]
+    if (
+        version.startswith(b"HTTP/")
+        and len(line.split(b" ")) == 3
+        and _REQUEST_LINE.fullmatch(line[: -len(version)] + b"HTTP/1.1")
+    ):
+        raise HttpError(505, "HTTP version not supported")
+    raise HttpError(400, "malformed request line")
 
 
 def find_token(target: bytes) -> tuple[bytes | None, bytes]:
     """The token parameter of a request target, and the target without it."""
     path, q, query = target.partition(b"?")
-    if not q or TOKEN_PARAM not in query:
+    if not q or query.find(TOKEN_PARAM) < 0:  # (find: `in` on bytes first tries the needle as an int)
         return None, target
     found = None
     kept = []
@@ -177,6 +213,10 @@ def find_token(target: bytes) -> tuple[bytes | None, bytes]:
 def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
     prefix = name + b"="
     for header in cookies:
+        if header.find(prefix) < 0:
+            continue
+        if header.startswith(prefix) and header.find(b";") < 0:
+            return header[len(prefix) :]  # only this cookie in the header (stripped of blanks when parsed)
         for item in header.split(b";"):
             item = item.strip()
             if item.startswith(prefix):
@@ -186,39 +226,51 @@ def cookie_token(cookies: list[bytes], name: bytes) -> bytes | None:
 
 def strip_cookie(value: bytes, name: bytes) -> bytes:
     prefix = name + b"="
+    if value.find(b";") < 0:
+        return b"" if value.startswith(prefix) else value
     return b"; ".join(i.strip() for i in value.split(b";") if i.strip() and not i.strip().startswith(prefix))
 
 
 def authorize(h: Head, token: bytes, cookie: bytes) -> tuple[int, bytes | None]:
     """0 to forward; 303 with the Location to redirect to (a good token in the URL: becomes the
     cookie); 401 without a token; 403 with a wrong one."""
-    in_url, rest = find_token(h.target)
-    if in_url is not None:
-        if hmac.compare_digest(in_url, token):
-            return 303, rest
-        return 403, None
+    if h.target.find(b"?") >= 0:
+        in_url, rest = find_token(h.target)
+        if in_url is not None:
+            return (303, rest) if hmac.compare_digest(in_url, token) else (403, None)
     have = cookie_token(h.cookies, cookie)
     if have is None:
         return 401, None
     return (0, None) if hmac.compare_digest(have, token) else (403, None)
 
 
+_UPSTREAM_HEAD = b"%s%s\r\nHost: %s%s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: %s\r\n\r\n"
+
+
 def rewrite(h: Head, *, client_ip: str, cookie: bytes, host_header: bytes | None) -> bytes:
     """The head sent upstream: the token cookie removed, Host rewritten, X-Forwarded-* set."""
-    out = [h.line, *h.kept]
-    host = h.host
-    if host_header is not None or host is not None:
-        out.append(b"Host: " + (host_header or host))  # type: ignore[operator]
+    cookies = b""
     for value in h.cookies:
         value = strip_cookie(value, cookie)
         if value:
-            out.append(b"Cookie: " + value)
-    out.append(b"X-Forwarded-For: " + client_ip.encode())
-    out.append(b"X-Forwarded-Proto: http")
+            cookies += b"\r\nCookie: " + value
+    host = h.host
     if host is not None:
-        out.append(b"X-Forwarded-Host: " + host)
-    out.append(b"\r\n")
-    return b"\r\n".join(out)
+        return _UPSTREAM_HEAD % (
+            h.line,
+            h.kept,
+            host_header or host,
+            cookies,
+            client_ip.encode(),
+            host,
+        )
+    return b"%s%s%s%s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: http\r\n\r\n" % (  # HTTP/1.0 without Host
+        h.line,
+        h.kept,
+        b"" if host_header is None else b"\r\nHost: " + host_header,
+        cookies,
+        client_ip.encode(),
+    )
 
 
 def safe_target(target: bytes) -> str:
@@ -299,7 +351,12 @@ class _Req:
         self.bytes_in = size
         self.bytes_out = 0
         self.status = 0
-        self.started = time.monotonic()
+        self.started = _monotonic()
+
+
+def _ms(seconds: float) -> float:
+    """Milliseconds, to a tenth (round(..., 1) without its decimal conversion)."""
+    return int(seconds * 10000 + 0.5) / 10
 
 
 class HttpConn:
@@ -308,6 +365,9 @@ class HttpConn:
     __slots__ = (
         "bpos",
         "cbuf",
+        "cdefer",
+        "ceof",
+        "cfd",
         "chunks",
         "client",
         "closed",
@@ -316,6 +376,7 @@ class HttpConn:
         "cpend",
         "cstate",
         "deadline",
+        "idle",
         "ip",
         "left",
         "port",
@@ -329,6 +390,8 @@ class HttpConn:
         "tout",
         "tunnel",
         "ubuf",
+        "udefer",
+        "ufd",
         "upend",
         "upstream",
     )
@@ -347,6 +410,11 @@ class HttpConn:
         self.bpos = 0
         self.cpend = bytearray()  # towards the client
         self.upend = bytearray()  # towards upstream
+        # small writes wait in cpend/upend for the end of the loop's pass (Relay.flush_writes)
+        self.cdefer = self.udefer = False
+        self.ceof = False  # the client sent its FIN
+        self.cfd = client.fileno()
+        self.ufd = -1
         self.cstate = HEAD
         self.left = 0
         self.chunks: Chunks | None = None
@@ -358,21 +426,22 @@ class HttpConn:
         self.tin = self.tout = 0
         self.reply: tuple[bytes, _Req] | None = None  # a local reply waiting for earlier responses
         self.deadline = time.monotonic() + relay.config.header_timeout
+        self.idle = False  # deadline: the idle keep-alive one (True) or the head's (False)
         relay.conns.add(self)
         relay.heads.add(self)
         relay.loop.add(client.fileno(), self._on_client)
 
     # -- events --------------------------------------------------------------------------------
     def _on_client(self, events: int) -> None:
-        if events & OUT and self.cpend:
+        if events & OUT and self.cpend and not self.cdefer:
             self._flush_client()
-        if events & ~OUT and not self.closed:
+        if events & ~OUT:
             self._read_client(events)
 
     def _on_upstream(self, events: int) -> None:
-        if events & OUT and self.upend:
+        if events & OUT and self.upend and not self.udefer:
             self._flush_upstream()
-        if events & ~OUT and not self.closed:
+        if events & ~OUT:
             self._read_upstream(events)
 
     def _on_upstream_connect(self, events: int) -> None:
@@ -386,7 +455,8 @@ class HttpConn:
         if not events & OUT:
             return
         self.connected = True
-        self.relay.loop.handlers[up.fileno()] = self._on_upstream
+        self.ufd = up.fileno()
+        self.relay.loop.handlers[self.ufd] = self._on_upstream
         self._flush_upstream()
         if not self.closed:
             self._read_upstream(RDHUP)
@@ -413,6 +483,8 @@ class HttpConn:
             if self.cstate == TUNNEL:
                 self._send_upstream(_MV[:n])
                 self.tin += n
+            elif self.cstate == HEAD and not self.cbuf and 0 <= _BUF.find(b"\r\n\r\n", 0, n) == n - 4:
+                self._request(bytes(_MV[: n - 4]), n)  # one whole head, nothing after it: no copy to cbuf
             else:
                 self.cbuf += _MV[:n]
                 self._process_client()
@@ -429,8 +501,9 @@ class HttpConn:
                     if len(buf) > MAX_HEAD:
                         self._local(431, "request head too large", None)
                         return
-                    if self not in self.relay.heads:  # first bytes of a keep-alive request
+                    if self.idle or self not in self.relay.heads:  # first bytes of a keep-alive request
                         self.deadline = time.monotonic() + self.relay.config.header_timeout
+                        self.idle = False
                         self.relay.heads.add(self)
                     return
                 head = bytes(buf[:end])
@@ -476,7 +549,7 @@ class HttpConn:
             line = head.split(b"\r\n", 1)[0][:200].decode("latin-1")
             self._local(exc.status, str(exc), _Req(line, False, size))
             return
-        if TOKEN_PARAM in h.target:
+        if h.target.find(TOKEN_PARAM) >= 0:
             line = f"{h.method.decode()} {safe_target(h.target)} {h.version.decode()}"
         else:
             line = h.line.decode("latin-1")
@@ -496,9 +569,13 @@ class HttpConn:
             self._local(status, why, req)
             return
         self.queue.append(req)
-        self._send_upstream(
-            rewrite(h, client_ip=self.ip, cookie=relay.cookie, host_header=relay.host_header),
-        )
+        data = rewrite(h, client_ip=self.ip, cookie=relay.cookie, host_header=relay.host_header)
+        if self.upend or not self.connected or self.udefer or self.cdefer:
+            self._send_upstream(data)
+        else:  # the usual: the first write towards upstream in this pass (see _send_upstream)
+            self.upend += data
+            self.udefer = True
+            relay.pending.append(self)
         if h.chunked:
             self.cstate = CHUNKED
             self.chunks = Chunks()
@@ -519,6 +596,12 @@ class HttpConn:
         if self.upend or not self.connected:
             self.upend += data
             return
+        if len(data) <= SMALL:  # sent at the end of the loop's pass, with what else comes for this socket
+            self.upend += data
+            if not self.cdefer:
+                self.relay.pending.append(self)
+            self.udefer = True
+            return
         try:
             sent = self.upstream.send(data)  # type: ignore[union-attr]
         except BlockingIOError:
@@ -528,6 +611,49 @@ class HttpConn:
             return
         if sent < len(data):
             self.upend += data[sent:]
+
+    def write_pending(self) -> None:
+        """End of the loop's pass: send the small writes gathered (Relay.flush_writes), one write(2)
+        per direction; what does not fit waits for the socket's EPOLLOUT edge."""
+        if self.udefer:
+            self.udefer = False
+            pend = self.upend
+            if pend and self.connected and not self.closed:
+                size = len(pend)
+                try:
+                    sent = _write(self.ufd, pend)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self._upstream_gone()
+                    return
+                if sent < size:
+                    del pend[:sent]
+                else:
+                    pend.clear()
+                    if self.ceof and self.cstate == STOPPED:
+                        with contextlib.suppress(OSError):
+                            self.upstream.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+                    elif size > HIGH_WATER and self.cstate not in (STOPPED, DRAIN):
+                        self._read_client(RDHUP)  # reading had paused on this
+        if self.cdefer:
+            self.cdefer = False
+            pend = self.cpend
+            if pend and not self.closed:
+                size = len(pend)
+                try:
+                    sent = _write(self.cfd, pend)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self.close("client reset")
+                    return
+                if sent < size:
+                    del pend[:sent]
+                else:
+                    pend.clear()
+                    if self.closing or size > HIGH_WATER:
+                        self._client_flushed()
 
     def _flush_upstream(self) -> None:
         if not self.connected or self.closed:
@@ -546,8 +672,17 @@ class HttpConn:
             self._read_client(RDHUP)
 
     def _client_eof(self) -> None:
+        self.ceof = True
         if self.cstate == DRAIN or (not self.queue and not self.cpend and not self.upend):
             self.close(None)
+            return
+        if not self.queue and not self.tunnel and self.reply is None:
+            if not self.cpend:  # nothing more for this client (what is left towards upstream: unasked for)
+                self.close(None)
+                return
+            self.closing = True  # only bytes towards the client are left: close once they are sent
+            self.cstate = STOPPED
+            self.relay.heads.discard(self)
             return
         # half-closed client with requests in flight: stop reading, finish the responses
         self.cstate = STOPPED
@@ -580,6 +715,30 @@ class HttpConn:
 
     def _process_upstream(self, n: int) -> None:
         st = self.rstate
+        if st == R_HEAD and not self.ubuf:
+            # a response head at the start of what was read: read it in place; a response that
+            # ends exactly here (the usual small one) goes to the client without being copied
+            end = _BUF.find(b"\r\n\r\n", 0, n)
+            if end >= 0:
+                problem = self._response_head(_BUF[:end])
+                if problem:
+                    self._bad_upstream(problem)
+                    return
+                size = end + 4
+                st = self.rstate
+                if (size == n and st == -2) or (st == R_BODY and size + self.rleft == n):
+                    self.queue[0].bytes_out += n
+                    self._send_client(_MV[:n])
+                    if not self.closed:
+                        self.rleft = 0
+                        self._response_done()
+                    return
+                self.queue[0].bytes_out += size
+                self.ubuf += _MV[size:n]
+                self._send_client(_MV[:size])
+                self._after_head()
+                self._upstream_buffered()
+                return
         if not self.ubuf and (st in (R_TUNNEL, R_CLOSE) or (st == R_BODY and self.rleft >= n)):
             if st == R_TUNNEL:
                 self.tout += n
@@ -593,8 +752,12 @@ class HttpConn:
                 if not self.rleft:
                     self._response_done()
             return
+        self.ubuf += _MV[:n]
+        self._upstream_buffered()
+
+    def _upstream_buffered(self) -> None:
+        """Follow the responses' framing over ubuf."""
         buf = self.ubuf
-        buf += _MV[:n]
         # bpos: how much of buf is ready for the client; sent in one go at the end (or before any
         # reply made here, so that the order stays)
         while self.bpos < len(buf) and not self.closed:
@@ -652,24 +815,31 @@ class HttpConn:
 
     def _response_head(self, head: bytes) -> str | None:
         """Read the status and framing of a response head; what is wrong with it, or None."""
-        if not self.queue:
+        queue = self.queue
+        if not queue:
             return "a response without a request"
-        if not head.startswith(b"HTTP/1.") or len(head) < 12 or not head[9:12].isdigit():
+        if len(head) < 12 or head[:7] != b"HTTP/1." or not head[9:12].isdigit():
             return "malformed status line"
         status = int(head[9:12])
         length: int | None = None
         chunked = False
-        te = _RESP_TE.search(head)
-        if te is not None:
-            chunked = te.group(1).strip(b" \t").lower().endswith(b"chunked")
-        else:
-            cl = _RESP_CL.findall(head)
-            if cl:
-                values = {v.strip(b" \t") for v in cl}
-                if len(values) != 1 or not next(iter(values)).isdigit():
+        framing = _RESP_FRAMING.findall(head)  # [(name, value)]: Content-Length (14), Transfer-Encoding (17)
+        if framing:
+            if len(framing) == 1 and len(framing[0][0]) == 14:  # the usual: one Content-Length
+                value = framing[0][1].strip(b" \t")
+                if not value.isdigit():
                     return "malformed Content-Length"
-                length = int(cl[0])
-        req = self.queue[0]
+                length = int(value)
+            else:
+                te = [value for name, value in framing if len(name) == 17]
+                if te:  # the first one counts; Content-Length is then ignored
+                    chunked = te[0].strip(b" \t").lower().endswith(b"chunked")
+                else:
+                    values = {bytes(value.strip(b" \t")) for _name, value in framing}
+                    if len(values) != 1 or not next(iter(values)).isdigit():
+                        return "malformed Content-Length"
+                    length = int(framing[0][1])
+        req = queue[0]
         req.status = status
         if status == 101:
             self.rstate = R_TUNNEL
@@ -705,8 +875,16 @@ class HttpConn:
         self.rstate = R_HEAD
         self.rchunks = None
         req = self.queue.popleft()
-        self._log(req)
+        relay = self.relay
+        now = _monotonic()
+        ms = int((now - req.started) * 10000 + 0.5) / 10  # _ms(), inline
+        relay.log_request(self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, ms, None)
         if self.cstate == STOPPED and req.status != 101 and self.reply is None and not self.queue:
+            if self.ceof and not self.cbuf:  # the client half-closed after its requests: all answered
+                self.closing = True
+                if not self.cpend:
+                    self.close(None)
+                return
             self.cstate = HEAD  # an Upgrade request answered without 101: back to requests
             if self.cbuf:
                 self._process_client()
@@ -716,8 +894,9 @@ class HttpConn:
                 self.reply = None
                 self._send_local(data, local)
             elif self.cstate == HEAD and not self.cbuf and not self.closed:
-                self.deadline = time.monotonic() + self.relay.config.idle_timeout
-                self.relay.heads.add(self)
+                self.deadline = now + relay.idle_timeout
+                self.idle = True  # the first bytes of the next head set the header timeout
+                relay.heads.add(self)
 
     def _upstream_gone(self) -> None:
         """Upstream closed (or reset)."""
@@ -761,10 +940,17 @@ class HttpConn:
             up.close()
             self.upstream = None
             self.connected = False
+            self.ufd = -1
 
     def _send_client(self, data: Any) -> None:
         if self.cpend:
             self.cpend += data
+            return
+        if len(data) <= SMALL:
+            self.cpend += data
+            if not self.udefer:
+                self.relay.pending.append(self)
+            self.cdefer = True
             return
         try:
             sent = self.client.send(data)
@@ -842,7 +1028,7 @@ class HttpConn:
             self.close(None)  # an idle keep-alive connection
 
     def _log(self, req: _Req, why: str | None = None) -> None:
-        ms = round((time.monotonic() - req.started) * 1000, 1)
+        ms = _ms(_monotonic() - req.started)
         self.relay.log_request(self.ip, self.port, req.line, req.status, req.bytes_in, req.bytes_out, ms, why)
 
     def close(self, error: str | None) -> None:
@@ -856,6 +1042,9 @@ class HttpConn:
             req.status = req.status or 0
             self._log(req, error or "connection closed before the response")
         self.queue.clear()
+        if self.cpend and error != "client reset":  # small writes still waiting for the pass end
+            with contextlib.suppress(OSError):
+                self.client.send(self.cpend)
         if self.tunnel:
             event: dict[str, Any] = {"event": "close", "client": self.ip, "client_port": self.port}
             event.update(bytes_in=self.tin, bytes_out=self.tout, note="upgraded connection (WebSocket) closed")

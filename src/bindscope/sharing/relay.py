@@ -71,6 +71,11 @@ class Relay:
         self.loop.on_error = self._handler_failed
         # --http: connections whose request head is due, swept twice a second
         self.heads: set[Any] = set()
+        self.idle_timeout = config.idle_timeout
+        # --http: connections with small writes gathered during the loop's pass, sent at its end
+        self.pending: list[Any] = []
+        if config.mode == "http":
+            self.loop.after_batch.insert(0, self.flush_writes)
         self.token = (config.token or "").encode()
         self.cookie = config.cookie.encode()
         self.host_header = config.host_header.encode() if config.host_header else None
@@ -97,6 +102,15 @@ class Relay:
         if self.config.deadline is None:
             return 86400
         return max(1, int(self.config.deadline - time.time()))
+
+    def flush_writes(self) -> None:
+        """The end of the loop's pass: each connection sends what it gathered, one send(2) per socket
+        and direction however many requests or responses it holds (a keep-alive client's next
+        request and the server's next response then come in one wake-up for many connections)."""
+        while self.pending:
+            pending, self.pending = self.pending, []
+            for conn in pending:
+                conn.write_pending()
 
     def _sweep(self) -> None:
         now = time.monotonic()
