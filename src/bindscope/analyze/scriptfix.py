@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit.pyscan import Sink, binds
-from ..knowledge.servers import PYTHON_OPTS_WITH_VALUE
-from .servers import PYTHON_RE, _basename
+from .servers import parse_argv
 
 
 @dataclass(frozen=True)
@@ -57,30 +56,18 @@ def script_candidates(cmdline: Sequence[str]) -> tuple[str, ...]:
     tokens = list(cmdline)
     if not tokens or (len(tokens) == 1 and " " in tokens[0]):
         return ()
-    program = _basename(tokens[0]).lower().removesuffix(".exe")
-    if not PYTHON_RE.match(program):
+    argv = parse_argv(tokens)
+    if argv is None:
         return ()
-    i = 1
-    while i < len(tokens):
-        arg = tokens[i]
-        if arg == "-m" or (arg.startswith("-m") and len(arg) > 2 and not arg.startswith("--")):
-            module = tokens[i + 1] if arg == "-m" and i + 1 < len(tokens) else arg[2:]
-            if not module or not all(part.isidentifier() for part in module.split(".")):
-                return ()
-            base = module.replace(".", "/")
-            return (f"{base}.py", f"{base}/__main__.py")
-        if arg in ("-c", "-"):
+    if argv.module is not None:
+        if not argv.module or not all(part.isidentifier() for part in argv.module.split(".")):
             return ()
-        if arg in PYTHON_OPTS_WITH_VALUE:
-            i += 2
-            continue
-        if arg.startswith("-"):
-            i += 1
-            continue
-        if "/bin/" in arg or "\\Scripts\\" in arg:
-            return ()  # a console script (flask, uvicorn): its command line is what to change
-        return (arg,)
-    return ()
+        base = argv.module.replace(".", "/")
+        return (f"{base}.py", f"{base}/__main__.py")
+    script = argv.script
+    if script is None or "/bin/" in script or "\\Scripts\\" in script:
+        return ()  # not Python, -c, or a console script (flask, uvicorn): its command line is what to change
+    return (script,)
 
 
 def _same_host(sink_host: str, address: str) -> bool:

@@ -39,6 +39,7 @@ class _Argv:
     module: str | None
     rest: tuple[str, ...]  # arguments after the program
     text: str  # the whole command line, for markers
+    script: str | None = None  # the script file python runs, as written (`python app.py`)
 
 
 def _basename(path: str) -> str:
@@ -72,7 +73,7 @@ def parse_argv(cmdline: Sequence[str]) -> _Argv | None:
         if arg.startswith("-"):
             i += 1
             continue
-        return _Argv(_basename(arg), None, tuple(tokens[i + 1 :]), text)
+        return _Argv(_basename(arg), None, tuple(tokens[i + 1 :]), text, arg)
     return _Argv(program, None, (), text)
 
 
