@@ -7,6 +7,8 @@ without registry or tag (`docker.io/library/postgres:16` -> `postgres`, `bitnami
 
 from __future__ import annotations
 
+from .servers import DATASTORE, FLASK_OFF, SERVERS
+
 # Databases, caches, queues, search engines, object stores: none of them belongs on every host
 # address, and most of them ship without a password or with a well-known one.
 DATASTORE_IMAGES: tuple[str, ...] = (
@@ -73,18 +75,22 @@ ADMIN_IMAGES: tuple[str, ...] = (
 )
 
 # Default ports of datastores, for a service built from a local Dockerfile (no image name to go
-# by) that publishes one of them.
-DATASTORE_PORTS: frozenset[int] = frozenset({5432, 3306, 6379, 27017, 11211, 9200, 5672, 9042, 5984, 8086, 2379})
+# by) that publishes one of them: those of the server table, and of datastores it has no Bind for
+# (Elasticsearch 9200, RabbitMQ 5672, Cassandra 9042, CouchDB 5984, InfluxDB 8086, etcd 2379).
+DATASTORE_PORTS: frozenset[int] = frozenset(
+    {s.bind.port for s in SERVERS if s.category == DATASTORE and s.bind is not None and s.bind.port}
+    | {9200, 5672, 9042, 5984, 8086, 2379}
+)
 
 # Environment variables that switch a debug mode on: (name, values that mean "on" (any case);
 # empty: any non-empty value except those in `off`, values that mean "off").
-#  FLASK_DEBUG: Flask's get_debug_flag() (knowledge/servers.py's flask debug_env says the same)
+#  FLASK_DEBUG: Flask's get_debug_flag() (the "off" values of knowledge/servers.py's flask debug_env)
 #  FLASK_ENV=development: Flask < 2.3 switched the debugger on with it
 #  DEBUG / DJANGO_DEBUG: the usual switch read by Django settings (`DEBUG = env.bool("DEBUG")`)
 #  DASH_DEBUG: Dash's app.run(debug=None) reads it (dev tools and the Werkzeug debugger)
 #  WERKZEUG_DEBUG_PIN=off: the Werkzeug debugger without its PIN
 DEBUG_ENV: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("FLASK_DEBUG", (), ("0", "false", "no")),
+    ("FLASK_DEBUG", (), FLASK_OFF),
     ("FLASK_ENV", ("development",), ()),
     ("DEBUG", ("1", "true", "yes", "on"), ()),
     ("DJANGO_DEBUG", ("1", "true", "yes", "on"), ()),

@@ -83,7 +83,7 @@ class Server:
 
 
 # Flask's get_debug_flag(): FLASK_DEBUG set, non-empty and not one of these (any case).
-_FLASK_OFF = ("0", "false", "no")
+FLASK_OFF = ("0", "false", "no")
 
 _JUPYTER = Bind(
     LOCALHOST,
@@ -309,7 +309,7 @@ SERVERS: tuple[Server, ...] = (
         programs=("flask",),
         modules=("flask",),
         debug_flags=("--debug", "--debugger"),
-        debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
+        debug_env=(("FLASK_DEBUG", FLASK_OFF),),
         debug_note="the Werkzeug debugger runs code typed into its error page",
         serve_words=("run",),
         bind=Bind(
@@ -728,7 +728,7 @@ SERVERS: tuple[Server, ...] = (
 WERKZEUG = Server(
     "flask",
     "Werkzeug development server",
-    debug_env=(("FLASK_DEBUG", _FLASK_OFF),),
+    debug_env=(("FLASK_DEBUG", FLASK_OFF),),
     debug_note="the Werkzeug debugger runs code typed into its error page",
     bind=Bind(
         "127.0.0.1",
