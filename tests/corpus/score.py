@@ -13,9 +13,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from bindscope.audit.engine import AuditReport
 
 CORPUS = Path(__file__).resolve().parent
 CASES = CORPUS / "cases"
@@ -63,31 +66,17 @@ def _norm_path(p: str) -> str:
     return p
 
 
-def findings_of(report: Any) -> list[tuple[str, int, str, str]]:
-    """(file, line, rule, severity) of each finding in what bindscope.audit returned."""
-    items = getattr(report, "findings", report)
-    out = []
-    for f in items:
-        d = f if isinstance(f, dict) else f.to_dict() if hasattr(f, "to_dict") else vars(f)
-        out.append((_norm_path(str(d["path"])), int(d["line"]), str(d["rule"]), str(d["severity"])))
-    return out
+def findings_of(report: AuditReport) -> list[tuple[str, int, str, str]]:
+    """(file, line, rule, severity) of each finding of an audit."""
+    return [(_norm_path(f.path), f.line, f.rule, f.severity) for f in report.findings]
 
 
 def run_bindscope(case: Case) -> list[tuple[str, int, str, str]]:
     """Audit one case with the public API, run from the case's folder as a user would (`.`)."""
     import bindscope
 
-    audit = bindscope.audit
-    if not callable(audit):  # the package bindscope.audit shadows the function once imported
-        from bindscope.api import audit
-    with case_copy(case) as root:
-        old = Path.cwd()
-        os.chdir(root)
-        try:
-            report = audit(["."])
-        finally:
-            os.chdir(old)
-    return findings_of(report)
+    with case_copy(case) as root, contextlib.chdir(root):
+        return findings_of(bindscope.audit(["."]))
 
 
 @dataclass

@@ -9,7 +9,7 @@ the files of one example form one small project."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,22 +86,13 @@ def test_the_doc_says_which_line_is_reported():
 def _audit_rules(example: Example, tmp_path: Path) -> set[str]:
     import bindscope
 
-    audit = bindscope.audit
-    if not callable(audit):  # the package bindscope.audit shadows the function once imported
-        from bindscope.api import audit
     root = tmp_path / "project"
     for name, body in example.files.items():
         p = root / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(body, encoding="utf-8")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        report = audit(["."])
-    finally:
-        os.chdir(old)
-    items = getattr(report, "findings", report)
-    return {f["rule"] if isinstance(f, dict) else f.rule for f in items}
+    with contextlib.chdir(root):
+        return {f.rule for f in bindscope.audit(["."]).findings}
 
 
 @pytest.mark.parametrize(
