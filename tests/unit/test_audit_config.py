@@ -1004,3 +1004,16 @@ def test_config_options_exist_in_the_real_servers() -> None:
         checked += 1
     if checked == 0:
         pytest.skip("none of gunicorn, hypercorn, mkdocs is installed (the test extra installs them)")
+
+
+def test_templated_compose_with_many_ports_stops_at_the_cap():
+    # a generated, templated compose file: the line-level pass lists at most MAX_HITS findings
+    from bindscope.audit.confscan import MAX_HITS
+
+    items = [f'      - "{10000 + i}:5432"' for i in range(MAX_HITS + 500)]
+    text = "\n".join(["services:", "  db:", "    image: postgres:16", "    ports:", *items, "  x: {{ bad"])
+    result = SCANNERS["compose"](FileContext("docker-compose.yml", text, "compose"))
+    assert len(result.hits) == MAX_HITS
+    assert {h.rule for h in result.hits} == {"publish-datastore"}
+    assert f"stopped after {MAX_HITS} findings" in result.fallback
+    assert [h.line for h in result.hits[:2]] == [5, 6]

@@ -873,6 +873,8 @@ def _compose_fallback(ctx: FileContext, why: str) -> ScanResult:
                 data={"host_ip": spec["host_ip"], "published": spec["published"], "target": spec["target"]},
             )
         )
+        if len(hits) >= MAX_HITS:
+            return ScanResult(hits, fallback=f"{why}, stopped after {MAX_HITS} findings")
     return ScanResult(hits, fallback=why)
 
 

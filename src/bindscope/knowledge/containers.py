@@ -7,6 +7,8 @@ without registry or tag (`docker.io/library/postgres:16` -> `postgres`, `bitnami
 
 from __future__ import annotations
 
+import functools
+
 from .servers import DATASTORE, FLASK_OFF, SERVERS
 
 # Databases, caches, queues, search engines, object stores: none of them belongs on every host
@@ -107,6 +109,7 @@ def image_name(image: str) -> str:
     return last.split(":", 1)[0].lower()
 
 
+@functools.lru_cache(maxsize=256)  # a compose file names few images, each on many port items
 def image_category(image: str) -> str:
     """ "admin", "datastore" or "" for an image reference."""
     name = image_name(image)
